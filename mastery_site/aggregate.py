@@ -1,0 +1,203 @@
+"""The aggregation model of SPEC §2: evidence of growth, computed once.
+
+Pure functions of a `Portfolio` (already filtered for one audience) and
+"today". The result is JSON-ready (dates as YYYY-MM-DD) and is exactly what
+`mastery-site stats --json` prints; pages read the same dictionary, so the site
+and the numbers can never disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from .model import Goal, Portfolio, Session
+
+WIN_KINDS = ("milestone", "personal_best", "hard_success")
+
+
+def today_of(portfolio: Portfolio, today: dt.date | None) -> dt.date | None:
+    """`--today` when given, else the day of the latest included session."""
+    if today is not None:
+        return today
+    return max((s.day for s in portfolio.sessions), default=None)
+
+
+def aggregate(portfolio: Portfolio, today: dt.date | None = None) -> dict:
+    today = today_of(portfolio, today)
+    sessions = portfolio.sessions
+    goals = [goal_stats(goal, portfolio.sessions_of(slug)) for slug, goal in portfolio.goals.items()]
+    return {
+        "sessions": len(sessions),
+        "minutes": sum(s.duration or 0 for s in sessions),
+        "goals": goals,
+        "streak": streaks({s.day for s in sessions}, today),
+        "areas": area_stats(portfolio),
+        "wins": wins(portfolio, goals),
+        "lessons": lessons(sessions, goals),
+    }
+
+
+def goal_stats(goal: Goal, sessions: list[Session]) -> dict:
+    """The per-goal record; `sessions` are this goal's, oldest first."""
+    successes = sum(1 for s in sessions if s.outcome == "success")
+    achieved = achieved_milestones(goal, sessions)
+    return {
+        "slug": goal.slug,
+        "title": goal.title,
+        "area": goal.area,
+        "status": goal.status,
+        "sessions": len(sessions),
+        "minutes": sum(s.duration or 0 for s in sessions),
+        "success_rate": round(successes / len(sessions), 2) if sessions else None,
+        "level": max((m["level"] for m in achieved), default=0),
+        "milestones_done": len(achieved),
+        "personal_bests": personal_bests(goal, sessions),
+        "difficulty_trend": difficulty_trend(sessions),
+        "confidence": [
+            {"date": _iso(s.day), "session": s.slug, "before": s.confidence_before, "after": s.confidence_after}
+            for s in sessions if s.confidence_before is not None or s.confidence_after is not None
+        ],
+        "comebacks": comebacks(sessions),
+        "last_session": _iso(sessions[-1].day) if sessions else None,
+    }
+
+
+def achieved_milestones(goal: Goal, sessions: list[Session]) -> list[dict]:
+    """Each reached rung with the day it was first reached: by a success naming it, or its `done` date."""
+    reached = []
+    for rung in goal.milestones:
+        by = next((s for s in sessions if s.outcome == "success" and s.milestone
+                   and s.milestone.lower() == rung.title.lower()), None)
+        days = [d for d in (rung.done, by.day if by else None) if d is not None]
+        if days:
+            session = by.slug if by and by.day == min(days) else None
+            reached.append({"title": rung.title, "level": rung.level, "date": _iso(min(days)),
+                            "session": session})
+    return reached
+
+
+def personal_bests(goal: Goal, sessions: list[Session]) -> dict:
+    bests: dict[str, dict] = {}
+    for metric in goal.metrics:
+        best: Session | None = None
+        for s in sessions:
+            value = s.metrics.get(metric.name)
+            if value is None:
+                continue
+            if best is None or _better(value, best.metrics[metric.name], metric.better):
+                best = s
+        if best is not None:
+            bests[metric.name] = {"value": best.metrics[metric.name], "date": _iso(best.day),
+                                  "session": best.slug}
+    return bests
+
+
+def _better(value: float, than: float, better: str) -> bool:
+    return value < than if better == "lower" else value > than
+
+
+def difficulty_trend(sessions: list[Session]) -> float | None:
+    """Mean difficulty of the later half minus the earlier half (odd: middle left out)."""
+    rated = [s.difficulty for s in sessions if s.difficulty is not None]
+    half = len(rated) // 2
+    if half == 0:
+        return None
+    earlier, later = rated[:half], rated[len(rated) - half:]
+    return round(sum(later) / half - sum(earlier) / half, 2) + 0.0
+
+
+def comebacks(sessions: list[Session]) -> list[dict]:
+    found = []
+    for i, s in enumerate(sessions):
+        if s.outcome != "setback":
+            continue
+        success = next((t for t in sessions[i + 1:] if t.outcome == "success"), None)
+        if success is not None:
+            found.append({"setback": s.slug, "success": success.slug, "days": (success.day - s.day).days})
+    return found
+
+
+def streaks(days: set[dt.date], today: dt.date | None) -> dict:
+    weeks = {_week(d) for d in days}
+    current_days = current_weeks = 0
+    if today is not None:
+        current_days = _current_run({d.toordinal() for d in days if d <= today}, today.toordinal())
+        current_weeks = _current_run({w for w in weeks if w <= _week(today)}, _week(today))
+    return {
+        "current_days": current_days,
+        "longest_days": _longest_run({d.toordinal() for d in days}),
+        "current_weeks": current_weeks,
+        "longest_weeks": _longest_run(weeks),
+    }
+
+
+def _week(day: dt.date) -> int:
+    """Consecutive ISO weeks have consecutive numbers (Monday's ordinal // 7)."""
+    return (day.toordinal() - day.weekday()) // 7
+
+
+def _current_run(units: set[int], now: int) -> int:
+    """Length of the run ending at `now`, or at the unit before it."""
+    end = now if now in units else now - 1
+    length = 0
+    while end - length in units:
+        length += 1
+    return length
+
+
+def _longest_run(units: Iterable[int]) -> int:
+    longest = run = 0
+    previous = None
+    for unit in sorted(units):
+        run = run + 1 if previous is not None and unit == previous + 1 else 1
+        longest = max(longest, run)
+        previous = unit
+    return longest
+
+
+def area_stats(portfolio: Portfolio) -> dict:
+    areas = {slug: {"goals": 0, "sessions": 0, "minutes": 0} for slug in portfolio.config.areas}
+    for goal in portfolio.goals.values():
+        record = areas.setdefault(goal.area, {"goals": 0, "sessions": 0, "minutes": 0})
+        record["goals"] += 1
+        for s in portfolio.sessions_of(goal.slug):
+            record["sessions"] += 1
+            record["minutes"] += s.duration or 0
+    return areas
+
+
+def wins(portfolio: Portfolio, goals: list[dict]) -> list[dict]:
+    """Milestones reached, personal bests, and hard successes: newest first."""
+    found = []
+    for record in goals:
+        goal = portfolio.goals[record["slug"]]
+        for rung in achieved_milestones(goal, portfolio.sessions_of(goal.slug)):
+            found.append({"kind": "milestone", "date": rung["date"], "goal": goal.slug, "session": rung["session"],
+                          "title": rung["title"], "level": rung["level"]})
+        for metric, best in record["personal_bests"].items():
+            found.append({"kind": "personal_best", "date": best["date"], "goal": goal.slug,
+                          "session": best["session"], "metric": metric, "value": best["value"]})
+    for s in portfolio.sessions:
+        if s.outcome == "success" and (s.difficulty or 0) >= 4:
+            found.append({"kind": "hard_success", "date": _iso(s.day), "goal": s.goal, "session": s.slug,
+                          "title": s.title, "difficulty": s.difficulty})
+    return sorted(found, key=_win_order, reverse=True)
+
+
+def _win_order(win: dict) -> tuple:
+    return (win["date"], win["session"] or "", -WIN_KINDS.index(win["kind"]), win.get("title") or win.get("metric"))
+
+
+def lessons(sessions: list[Session], goals: list[dict]) -> list[dict]:
+    back = {c["setback"]: c for g in goals for c in g["comebacks"]}
+    setbacks = [s for s in sessions if s.outcome == "setback"]
+    return [
+        {"date": _iso(s.day), "session": s.slug, "goal": s.goal, "title": s.title, "lesson": s.lesson,
+         "comeback": back[s.slug]["success"] if s.slug in back else None}
+        for s in reversed(setbacks)
+    ]
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None

@@ -1,0 +1,128 @@
+"""The build, read top to bottom: load → validate → select → aggregate → plan → render → write.
+
+`load_site()` does everything up to the model (and is all `check` and `stats`
+need); `build()` renders the planned pages and swaps the finished site in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from . import __version__
+from .aggregate import aggregate, today_of
+from .charts import heatmap, metric_chart
+from .config import load_config
+from .content import load, select
+from .diagnostics import BuildError, Diagnostics, Where
+from .markup import slugify
+from .model import Portfolio
+from .output import Staging, check_output
+from .pages import PageSpec, plan, search_index
+from .theme import environment, theme_dir
+
+
+@dataclass
+class Options:
+    audience: str = "public"
+    drafts: bool = False
+    base_url: str | None = None
+    today: dt.date | None = None
+
+
+@dataclass
+class Site:
+    """A loaded portfolio for one audience, with its aggregate model."""
+
+    root: Path
+    portfolio: Portfolio
+    stats: dict
+    today: dt.date | None
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)
+
+
+@dataclass
+class BuildResult:
+    out: Path
+    pages: int
+    site: Site
+
+
+def load_site(root: Path, options: Options, diags: Diagnostics | None = None) -> Site:
+    """Read and validate everything; raise BuildError if any error was found."""
+    diags = diags if diags is not None else Diagnostics()
+    config = load_config(root, diags)
+    if options.base_url:
+        config.base_url = options.base_url if options.base_url.endswith("/") else options.base_url + "/"
+    loaded = load(root, config, diags)
+    if diags.errors:
+        raise BuildError(diags)
+    portfolio = select(loaded, options.audience, options.drafts)
+    return Site(root, portfolio, aggregate(portfolio, options.today), today_of(portfolio, options.today), diags)
+
+
+def build(root: Path, out: Path | None = None, options: Options | None = None, force: bool = False) -> BuildResult:
+    """Build the site into `out` (default `root/_site`), replacing it atomically."""
+    options = options or Options()
+    out = out if out is not None else root / "_site"
+    check_output(out, root, force)
+    site = load_site(root, options)
+    env = _environment(site)
+    specs = plan(site.portfolio, site.stats)
+    with Staging(out) as staging:
+        for spec in specs:
+            staging.write(spec.file, render_page(env, site, spec))
+        staging.write("search-index.json", search_index(site.portfolio))
+        staging.copy_tree(_theme(site) / "static", "assets")
+        staging.copy_tree(root / "static")
+        staging.commit()
+    return BuildResult(out, len(specs), site)
+
+
+def _theme(site: Site) -> Path:
+    diags = Diagnostics()
+    found = theme_dir(site.root, site.portfolio.config.theme, diags)
+    if found is None:
+        raise BuildError(diags)
+    return found
+
+
+def _environment(site: Site) -> jinja2.Environment:
+    env = environment(site.root, _theme(site))
+    config = site.portfolio.config
+    env.globals.update(
+        site=config,
+        audience=site.portfolio.audience,
+        noindex=site.portfolio.audience != "public",
+        stats=site.stats,
+        today=site.today,
+        goals=site.portfolio.goals,
+        free_pages=list(site.portfolio.pages.values()),
+        heatmap=lambda sessions=None: Markup(heatmap(sessions or site.portfolio.sessions, site.today)),
+        chart=lambda metric, goal, best: Markup(metric_chart(
+            metric, site.portfolio.sessions_of(goal.slug), best, f"chart-{slugify(metric.name)}")),
+        generator=f"mastery-site {__version__}",
+    )
+    return env
+
+
+def render_page(env: jinja2.Environment, site: Site, spec: PageSpec) -> bytes:
+    try:
+        template = env.get_template(spec.template)
+        html = template.render(page={"path": spec.path, "title": spec.title}, **spec.context)
+    except Exception as exc:  # a theme or override template bug: report it, never a traceback
+        diags = Diagnostics()
+        where = Where(_template_path(site.root, getattr(exc, "filename", None) or spec.template),
+                      getattr(exc, "lineno", None) or 1)
+        diags.error(where, f"template error while rendering /{spec.path}: {type(exc).__name__}: {exc}")
+        raise BuildError(diags) from None
+    return html.encode("utf-8")
+
+
+def _template_path(root: Path, filename: str) -> str:
+    path = Path(filename)
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else filename

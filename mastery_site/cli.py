@@ -1,0 +1,193 @@
+"""The `mastery-site` command: thin wrappers over build, load and scaffold.
+
+Exit codes (SPEC §4): 0 ok, 1 content errors (and warnings under --strict),
+2 usage errors. Diagnostics go to stderr, in colour only on a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .build import Options, build, load_site
+from .config import load_config
+from .diagnostics import BuildError, Diagnostic, Diagnostics, did_you_mean
+from .model import AUDIENCES
+from .output import OutputError
+from .scaffold import ScaffoldError, init, new_goal, new_session
+
+COLOURS = {"error": "\033[1;31m", "warning": "\033[1;33m"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (OutputError, ScaffoldError) as exc:
+        print(f"mastery-site: error: {exc}", file=sys.stderr)
+        return 2
+    except BuildError as exc:
+        report(exc.diagnostics.sorted())
+        errors = len(exc.diagnostics.errors)
+        print(f"{errors} error{'s' if errors != 1 else ''} found", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def report(items: list[Diagnostic]) -> None:
+    colour = sys.stderr.isatty()
+    for d in items:
+        line = str(d)
+        if colour:
+            line = line.replace(f" {d.severity}:", f" {COLOURS[d.severity]}{d.severity}:\033[0m", 1)
+        print(line, file=sys.stderr)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'"{text}" is not a date (YYYY-MM-DD)') from None
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mastery-site", description="Build a progress portfolio site from "
+                                "goals and practice sessions written in Markdown.")
+    p.add_argument("--version", action="version", version=f"mastery-site {__version__}")
+    sub = p.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    c = sub.add_parser("init", help="scaffold a new portfolio", description="Scaffold a new portfolio "
+                       "that builds at once, with a .gitignore for the built site and caches.")
+    c.add_argument("dir", nargs="?", default=".", type=Path, help="where to create it (default: .)")
+    c.set_defaults(run=cmd_init)
+
+    c = sub.add_parser("new", help="write a new goal or session file")
+    kinds = c.add_subparsers(title="kinds", required=True, metavar="KIND")
+    g = kinds.add_parser("goal", help="write content/goals/<slug>.md")
+    g.add_argument("title")
+    g.add_argument("--area", required=True, help="one of the configured areas")
+    g.add_argument("--dir", default=".", type=Path, help="the portfolio (default: .)")
+    g.set_defaults(run=cmd_new_goal)
+    s = kinds.add_parser("session", help="write content/sessions/YYYY/YYYY-MM-DD-<slug>.md")
+    s.add_argument("title")
+    s.add_argument("--goal", help="slug of the goal this session worked on")
+    s.add_argument("--date", type=_date, help="YYYY-MM-DD (default: today)")
+    s.add_argument("--dir", default=".", type=Path, help="the portfolio (default: .)")
+    s.set_defaults(run=cmd_new_session)
+
+    c = sub.add_parser("build", help="build the site", description="Build the site into OUT, replacing the "
+                       "previous build atomically.")
+    _common(c, today=True)
+    c.add_argument("-o", "--output", type=Path, help="output directory (default: DIR/_site)")
+    c.add_argument("--drafts", action="store_true", help="include drafts")
+    c.add_argument("--base-url", help="override base_url from mastery.yaml")
+    c.add_argument("--force", action="store_true",
+                   help="replace an output directory that mastery-site did not create")
+    c.set_defaults(run=cmd_build)
+
+    c = sub.add_parser("check", help="validate only", description="Validate every file and list all problems.")
+    c.add_argument("dir", nargs="?", default=".", type=Path, help="the portfolio (default: .)")
+    c.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
+    c.set_defaults(run=cmd_check)
+
+    c = sub.add_parser("stats", help="print the aggregate model", description="Print the figures every page "
+                       "is built from (SPEC §2).")
+    _common(c, today=True)
+    c.add_argument("--json", action="store_true", help="print the model as JSON")
+    c.set_defaults(run=cmd_stats)
+    return p
+
+
+def _common(c: argparse.ArgumentParser, today: bool) -> None:
+    c.add_argument("dir", nargs="?", default=".", type=Path, help="the portfolio (default: .)")
+    c.add_argument("--audience", choices=AUDIENCES, default="public", help="who the output is for")
+    if today:
+        c.add_argument("--today", type=_date, help="the date streaks count to (default: latest session)")
+
+
+def cmd_init(args) -> int:
+    written = init(args.dir, dt.date.today())
+    for path in written:
+        print(f"wrote {path}")
+    print(f"Build it with: mastery-site build {args.dir}")
+    return 0
+
+
+def cmd_new_goal(args) -> int:
+    config = load_config(args.dir, Diagnostics())
+    if args.area not in config.areas:
+        print(f'mastery-site: error: unknown area "{args.area}"{did_you_mean(args.area, config.areas)}; '
+              f"areas: {', '.join(config.areas)}", file=sys.stderr)
+        return 2
+    print(f"wrote {new_goal(args.dir, args.title, args.area, dt.date.today())}")
+    return 0
+
+
+def cmd_new_session(args) -> int:
+    if args.goal:
+        known = sorted(p.stem for p in (args.dir / "content" / "goals").glob("*.md"))
+        if args.goal not in known:
+            print(f'mastery-site: error: unknown goal "{args.goal}"{did_you_mean(args.goal, known)}',
+                  file=sys.stderr)
+            return 2
+    print(f"wrote {new_session(args.dir, args.title, args.goal, args.date or dt.date.today())}")
+    return 0
+
+
+def cmd_build(args) -> int:
+    started = time.perf_counter()
+    options = Options(args.audience, args.drafts, args.base_url, args.today)
+    result = build(args.dir, args.output, options, force=args.force)
+    report(result.site.diagnostics.sorted())
+    seconds = time.perf_counter() - started
+    print(f"Built {result.pages} pages ({len(result.site.portfolio.sessions)} sessions, {args.audience}) "
+          f"in {seconds:.2f} s into {result.out}/ — open {result.out / 'index.html'}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    diags = Diagnostics()
+    site = load_site(args.dir, Options("private", drafts=True), diags)
+    report(diags.sorted())
+    problems = len(diags.warnings) if args.strict else 0
+    portfolio = site.portfolio
+    print(f"{len(portfolio.goals)} goals, {len(portfolio.sessions)} sessions, {len(portfolio.pages)} pages: "
+          f"{len(diags.warnings)} warning{'s' if len(diags.warnings) != 1 else ''}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def cmd_stats(args) -> int:
+    site = load_site(args.dir, Options(args.audience, today=args.today))
+    report(site.diagnostics.sorted())
+    if args.json:
+        print(json.dumps(site.stats, indent=2, ensure_ascii=False))
+    else:
+        print(stats_text(site.stats))
+    return 0
+
+
+def stats_text(stats: dict) -> str:
+    streak = stats["streak"]
+    lines = [
+        f"{stats['sessions']} sessions, {stats['minutes'] / 60:.1f} hours",
+        f"streak: {streak['current_days']} days now (longest {streak['longest_days']}), "
+        f"{streak['current_weeks']} weeks now (longest {streak['longest_weeks']})",
+        f"wins: {len(stats['wins'])}, lessons: {len(stats['lessons'])}",
+        "",
+        "goals:",
+    ]
+    for g in stats["goals"]:
+        rate = "–" if g["success_rate"] is None else f"{g['success_rate']:.0%}"
+        trend = "–" if g["difficulty_trend"] is None else f"{g['difficulty_trend']:+.2f}"
+        lines.append(f"  {g['slug']:<24} {g['status']:<8} level {g['level']}  {g['sessions']:>4} sessions  "
+                     f"success {rate:>4}  difficulty trend {trend}")
+    lines += ["", "areas:"]
+    lines += [f"  {slug:<24} {a['goals']} goals, {a['sessions']} sessions, {a['minutes']} min"
+              for slug, a in stats["areas"].items()]
+    return "\n".join(lines)

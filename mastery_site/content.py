@@ -1,0 +1,178 @@
+"""Loading a portfolio: find the files, read every entry, check cross-references,
+then keep only what one audience may see.
+
+Everything is read and validated regardless of audience, so `check` reports the
+same problems whoever the build is for; the audience filter runs last, and what
+it drops never reaches the model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .diagnostics import Diagnostics, Where, did_you_mean
+from .entries import Spots, read_goal, read_page, read_session
+from .fields import SLUG
+from .frontmatter import Document, decode, parse
+from .markup import Renderer, slugify
+from .model import Config, Goal, Page, Portfolio, Session, stricter, visible
+
+BUILT_IN_PATHS = {"timeline", "goals", "sessions", "areas", "tags", "wins", "lessons", "feedback", "search",
+                  "assets", "feed.xml", "sitemap.xml", "robots.txt", "404.html", "search-index.json",
+                  "index.html"}
+_NAME_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:-|$)")
+
+
+@dataclass
+class Loaded:
+    """Every entry on disk, valid or not yet filtered, with where its values stand."""
+
+    config: Config
+    goals: dict[str, Goal] = field(default_factory=dict)
+    sessions: list[tuple[Session, Spots]] = field(default_factory=list)
+    pages: dict[str, Page] = field(default_factory=dict)
+
+
+def source_files(root: Path) -> tuple[list[Path], list[Path], list[Path]]:
+    """(goal files, session files, page files), each sorted for stable output."""
+    content = root / "content"
+    goals = sorted(p for p in (content / "goals").glob("*.md") if _wanted(p))
+    pages = sorted(p for p in (content / "pages").glob("*.md") if _wanted(p))
+    return goals, sorted(_session_files(content / "sessions")), pages
+
+
+def _wanted(path: Path) -> bool:
+    """Skip hidden files and editors' temporary files."""
+    name = path.name
+    return path.is_file() and not name.startswith((".", "#", "~")) and not name.endswith("~")
+
+
+def _session_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    if (folder / "index.md").is_file():  # a bundle: the folder is the session
+        return [folder / "index.md"]
+    found = [p for p in folder.glob("*.md") if _wanted(p)]
+    for sub in folder.iterdir():
+        if sub.is_dir() and not sub.name.startswith("."):
+            found.extend(_session_files(sub))
+    return found
+
+
+def load(root: Path, config: Config, diags: Diagnostics) -> Loaded:
+    """Read and validate every goal, session and page under `root/content`."""
+    loaded = Loaded(config)
+    goal_files, session_files, page_files = source_files(root)
+    for path in goal_files:
+        doc = _document(root, path, diags)
+        if doc is not None:
+            slug = _file_slug(path.stem, doc, diags, "goal")
+            goal = read_goal(doc, slug, config, diags)
+            if goal is not None:
+                loaded.goals[slug] = goal
+    for path in session_files:
+        name = path.parent.name if path.name == "index.md" else path.stem
+        doc = _document(root, path, diags)
+        if doc is not None:
+            session, spots = read_session(doc, slugify(name), _name_date(name, doc, diags), config, diags)
+            if session is not None:
+                loaded.sessions.append((session, spots))
+    for path in page_files:
+        doc = _document(root, path, diags)
+        if doc is not None:
+            page = read_page(doc, _file_slug(path.stem, doc, diags, "page"), config, diags)
+            if page is not None:
+                _add_page(loaded, page, doc, diags)
+    _check_sessions(loaded, diags)
+    return loaded
+
+
+def _document(root: Path, path: Path, diags: Diagnostics) -> Document | None:
+    rel = path.relative_to(root).as_posix()
+    text = decode(path.read_bytes(), rel, diags)
+    return None if text is None else parse(text, rel, diags)
+
+
+def _file_slug(stem: str, doc: Document, diags: Diagnostics, kind: str) -> str:
+    if not SLUG.match(stem):
+        diags.error(doc.where(), f'the file name of a {kind} is its slug: rename it to "{slugify(stem)}.md" '
+                                 '(only a-z, 0-9 and "-")')
+    return stem
+
+
+def _name_date(name: str, doc: Document, diags: Diagnostics) -> dt.date | None:
+    match = _NAME_DATE.match(name)
+    if not match:
+        return None
+    try:
+        return dt.date(*(int(g) for g in match.groups()))
+    except ValueError:
+        diags.error(doc.where(), f'the date "{name[:10]}" in the file name does not exist')
+        return None
+
+
+def _add_page(loaded: Loaded, page: Page, doc: Document, diags: Diagnostics) -> None:
+    if page.slug in BUILT_IN_PATHS:
+        diags.error(doc.where(), f'the page "{page.slug}" collides with the built-in path /{page.slug}/; '
+                                 'rename the file')
+        return
+    loaded.pages[page.slug] = page
+
+
+def _check_sessions(loaded: Loaded, diags: Diagnostics) -> None:
+    """Cross-file rules: unique slugs and references to goals, milestones, metrics."""
+    first: dict[str, str] = {}
+    for session, spots in loaded.sessions:
+        where = spots.get("slug", Where(session.source))
+        if session.slug in first:
+            diags.error(where, f'duplicate session slug "{session.slug}" (also used by {first[session.slug]})')
+        else:
+            first[session.slug] = session.source
+        _check_references(loaded.goals, session, spots, diags)
+        if session.goal in loaded.goals:  # a session is never more visible than its goal
+            session.visibility = stricter(session.visibility, loaded.goals[session.goal].visibility)
+        if session.outcome == "setback" and not session.lesson:
+            diags.warning(spots.get("outcome", Where(session.source)),
+                          'a setback without a "lesson": what did it teach you?')
+
+
+def _check_references(goals: dict[str, Goal], session: Session, spots: Spots, diags: Diagnostics) -> None:
+    goal = goals.get(session.goal) if session.goal else None
+    if session.goal and goal is None:
+        diags.error(spots["goal"], f'unknown goal "{session.goal}"{did_you_mean(session.goal, goals)}')
+        return
+    if session.milestone:
+        if goal is None:
+            diags.error(spots["milestone"], "a milestone needs the session's goal")
+        elif session.outcome != "success":
+            diags.error(spots["milestone"], f'a milestone can only be reached by a success, '
+                                            f'but this session\'s outcome is "{session.outcome}"')
+        else:
+            titles = [m.title for m in goal.milestones]
+            if session.milestone.lower() not in (t.lower() for t in titles):
+                diags.error(spots["milestone"], f'unknown milestone "{session.milestone}" of goal '
+                                                f'"{goal.slug}"{did_you_mean(session.milestone, titles)}')
+    for name in session.metrics:
+        declared = [m.name for m in goal.metrics] if goal else []
+        if name not in declared:
+            of = f'goal "{goal.slug}"' if goal else "a session without a goal"
+            diags.error(spots[f"metrics.{name}"], f'unknown metric "{name}" of {of}{did_you_mean(name, declared)}')
+
+
+def select(loaded: Loaded, audience: str, drafts: bool) -> Portfolio:
+    """The portfolio one audience sees; excluded entries are simply not there."""
+    def shown(entry) -> bool:
+        return visible(entry.visibility, audience) and (drafts or not entry.draft)
+
+    renderer = Renderer(loaded.config.allow_html, audience)
+    goals = {slug: g for slug, g in sorted(loaded.goals.items()) if shown(g)}
+    sessions = sorted((s for s, _ in loaded.sessions if shown(s) and (s.goal is None or s.goal in goals)),
+                      key=lambda s: s.sort_key)
+    pages = {slug: p for slug, p in sorted(loaded.pages.items()) if shown(p)}
+    for entry in [*goals.values(), *sessions, *pages.values()]:
+        rendered = renderer.render(entry.body)
+        entry.html, entry.text = rendered.html, rendered.text
+    return Portfolio(loaded.config, audience, goals, sessions, pages)

@@ -1,0 +1,70 @@
+"""Markdown to HTML with the project's options, audience-aware.
+
+markdown-it-py (CommonMark + tables + strikethrough, heading ids). Raw HTML is
+escaped unless `markdown.allow_html`; markdown-it's link validation already
+drops `javascript:`, `vbscript:`, `file:` and non-image `data:` URLs. Fenced
+blocks whose info string is `private` are removed from the token stream, not
+hidden, for every audience but `private`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.anchors import anchors_plugin
+
+SUMMARY_CHARS = 240
+
+
+def slugify(text: str) -> str:
+    """Lowercase; runs of anything but a-z and 0-9 become one "-"."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+@dataclass
+class Rendered:
+    html: str
+    text: str  # the body as plain text, for summaries and search
+
+
+class Renderer:
+    """One configured parser, reused for every document of a build."""
+
+    def __init__(self, allow_html: bool, audience: str):
+        self.md = MarkdownIt("commonmark", {"html": allow_html}).enable(["table", "strikethrough"])
+        anchors_plugin(self.md, min_level=2, max_level=3, slug_func=slugify)
+        self.keep_private = audience == "private"
+
+    def render(self, source: str) -> Rendered:
+        tokens = self.md.parse(source)
+        tokens = [t for t in tokens if self.keep_private or not _is_private(t)]
+        for token in tokens:
+            if _is_private(token):  # shown to the author only, marked so the theme can style it
+                token.info = "private"
+        html = self.md.renderer.render(tokens, self.md.options, {})
+        return Rendered(html, plain_text(tokens))
+
+
+def _is_private(token: Token) -> bool:
+    return token.type == "fence" and token.info.strip().split(" ")[0] == "private"
+
+
+def plain_text(tokens: list[Token]) -> str:
+    parts: list[str] = []
+    for token in tokens:
+        if token.type == "inline":
+            parts.append("".join(c.content for c in token.children or [] if c.type in ("text", "code_inline")))
+        elif token.type in ("fence", "code_block"):
+            parts.append(token.content)
+    return re.sub(r"\s+", " ", " ".join(parts)).strip()
+
+
+def summarize(text: str, limit: int = SUMMARY_CHARS) -> str:
+    """The first `limit` characters, cut at a word boundary."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:.") + "…"

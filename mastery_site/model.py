@@ -1,0 +1,163 @@
+"""The content model: what a portfolio is once loaded and validated.
+
+Plain dataclasses, built by `content` and read by `aggregate`, `pages` and the
+templates. Entries excluded for an audience are never put into a `Portfolio`,
+so nothing downstream can show what it never received.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+AUDIENCES = ("public", "mentor", "private")  # each sees its own level and those before it
+OUTCOMES = ("success", "partial", "setback")
+STATUSES = ("active", "achieved", "paused", "dropped")
+ROLES = ("mentor", "coach", "peer", "self")
+DEFAULT_AREAS = {
+    "work": {"title": "Work", "description": "Skills of the trade."},
+    "education": {"title": "Education", "description": "Learning and study."},
+    "physical": {"title": "Physical", "description": "Body, health and sport."},
+    "creative": {"title": "Creative", "description": "Making things."},
+}
+
+
+def visible(visibility: str, audience: str) -> bool:
+    return AUDIENCES.index(visibility) <= AUDIENCES.index(audience)
+
+
+def stricter(a: str, b: str) -> str:
+    return max(a, b, key=AUDIENCES.index)
+
+
+@dataclass
+class Area:
+    slug: str
+    title: str
+    description: str = ""
+
+
+@dataclass
+class Config:
+    title: str = "My progress portfolio"
+    author: str = ""
+    description: str = ""
+    base_url: str = "/"
+    language: str = "en"
+    timezone: str = "UTC"
+    theme: str = "default"
+    areas: dict[str, Area] = field(
+        default_factory=lambda: {k: Area(k, v["title"], v["description"]) for k, v in DEFAULT_AREAS.items()}
+    )
+    default_visibility: str = "public"
+    per_page: int = 20
+    allow_html: bool = False
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass
+class Metric:
+    name: str
+    unit: str = ""
+    better: str = "higher"
+    target: float | None = None
+
+
+@dataclass
+class Milestone:
+    title: str
+    level: int
+    done: dt.date | None = None
+
+
+@dataclass
+class Feedback:
+    person: str  # `from` in front matter
+    role: str
+    note: str
+    action: str = ""
+
+
+@dataclass
+class Goal:
+    slug: str
+    title: str
+    area: str
+    started: dt.date
+    source: str
+    target_date: dt.date | None = None
+    status: str = "active"
+    metrics: list[Metric] = field(default_factory=list)
+    milestones: list[Milestone] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    visibility: str = "public"
+    draft: bool = False
+    body: str = ""  # Markdown source
+    html: str = ""  # rendered body, filled for the audience being built
+    text: str = ""
+
+    def metric(self, name: str) -> Metric | None:
+        return next((m for m in self.metrics if m.name == name), None)
+
+
+@dataclass
+class Session:
+    slug: str
+    title: str
+    when: dt.datetime  # aware, in the portfolio's timezone; midnight when only a date was given
+    has_time: bool
+    source: str
+    goal: str | None = None
+    difficulty: int | None = None
+    outcome: str = "success"
+    duration: int | None = None  # minutes
+    metrics: dict[str, float | int] = field(default_factory=dict)
+    milestone: str | None = None
+    confidence_before: int | None = None
+    confidence_after: int | None = None
+    lesson: str | None = None
+    feedback: list[Feedback] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    visibility: str = "public"
+    draft: bool = False
+    body: str = ""
+    html: str = ""
+    text: str = ""  # the rendered body as plain text, for summaries and search
+
+    @property
+    def day(self) -> dt.date:
+        return self.when.date()
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.when, self.slug)
+
+
+@dataclass
+class Page:
+    slug: str
+    title: str
+    source: str
+    visibility: str = "public"
+    draft: bool = False
+    body: str = ""
+    html: str = ""
+    text: str = ""
+
+
+@dataclass
+class Portfolio:
+    """Everything a build for one audience may show, sessions oldest first."""
+
+    config: Config
+    audience: str
+    goals: dict[str, Goal]
+    sessions: list[Session]
+    pages: dict[str, Page]
+
+    def sessions_of(self, goal: str) -> list[Session]:
+        return [s for s in self.sessions if s.goal == goal]

@@ -1,0 +1,184 @@
+"""The plan of the site: every page of SPEC §3, its path, template and context.
+
+Nothing here renders or writes; it decides what exists. Paths are site paths
+without a leading slash ("goals/piano/", "feed.xml"); a path ending in "/" is
+written as its `index.html`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from .aggregate import achieved_milestones
+from .markup import slugify
+from .model import Goal, Portfolio, Session
+
+FEED_ENTRIES = 50
+RECENT = 8
+
+
+@dataclass
+class PageSpec:
+    path: str
+    template: str
+    title: str
+    context: dict = field(default_factory=dict)
+    listed: bool = True  # in the sitemap
+
+    @property
+    def file(self) -> str:
+        return self.path + "index.html" if self.path.endswith("/") or not self.path else self.path
+
+
+@dataclass
+class Tag:
+    slug: str
+    name: str
+    goals: list[Goal] = field(default_factory=list)
+    sessions: list[Session] = field(default_factory=list)
+
+
+def plan(portfolio: Portfolio, stats: dict) -> list[PageSpec]:
+    """Every page of one build, in a stable order."""
+    goal_stats = {g["slug"]: g for g in stats["goals"]}
+    newest = list(reversed(portfolio.sessions))
+    specs = [PageSpec("", "index.html", "Dashboard", {
+        "cards": [(g, goal_stats[g.slug]) for g in portfolio.goals.values() if g.status == "active"],
+        "recent": newest[:RECENT], "wins": stats["wins"][:RECENT]})]
+    specs += _timeline(newest, portfolio.config.per_page)
+    specs.append(PageSpec("goals/", "goals.html", "Goals",
+                          {"cards": [(g, goal_stats[g.slug]) for g in portfolio.goals.values()]}))
+    for goal in portfolio.goals.values():
+        specs.append(_goal_page(portfolio, goal, goal_stats[goal.slug]))
+        specs.append(PageSpec(f"goals/{goal.slug}/feed.xml", "feed.xml", goal.title,
+                              {"entries": portfolio.sessions_of(goal.slug)[::-1][:FEED_ENTRIES],
+                               "feed_goal": goal}, listed=False))
+    specs += _session_pages(portfolio, stats)
+    specs += _area_pages(portfolio, stats, goal_stats)
+    specs += _tag_pages(portfolio)
+    specs += [
+        PageSpec("wins/", "wins.html", "Wins", {"wins": stats["wins"]}),
+        PageSpec("lessons/", "lessons.html", "Lessons", {"lessons": stats["lessons"]}),
+        PageSpec("feedback/", "feedback.html", "Feedback", {"by_person": _feedback_by_person(portfolio)}),
+        PageSpec("search/", "search.html", "Search"),
+        PageSpec("feed.xml", "feed.xml", portfolio.config.title,
+                 {"entries": newest[:FEED_ENTRIES], "feed_goal": None}, listed=False),
+        PageSpec("404.html", "404.html", "Page not found", {"absolute_links": True}, listed=False),
+    ]
+    specs += [PageSpec(f"{p.slug}/", "page.html", p.title, {"entry": p}) for p in portfolio.pages.values()]
+    listed = [s.path for s in specs if s.listed]
+    specs += [
+        PageSpec("sitemap.xml", "sitemap.xml", "Sitemap", {"paths": listed}, listed=False),
+        PageSpec("robots.txt", "robots.txt", "robots.txt", listed=False),
+    ]
+    return specs
+
+
+def _timeline(newest: list[Session], per_page: int) -> list[PageSpec]:
+    chunks = [newest[i:i + per_page] for i in range(0, len(newest), per_page)] or [[]]
+
+    def path(n: int) -> str:
+        return "timeline/" if n == 1 else f"timeline/page/{n}/"
+
+    return [
+        PageSpec(path(n), "timeline.html", "Timeline" if n == 1 else f"Timeline, page {n}", {
+            "sessions": chunk, "pager": {
+                "number": n, "total": len(chunks),
+                "previous": path(n - 1) if n > 1 else None,
+                "next": path(n + 1) if n < len(chunks) else None}})
+        for n, chunk in enumerate(chunks, start=1)
+    ]
+
+
+def _goal_page(portfolio: Portfolio, goal: Goal, record: dict) -> PageSpec:
+    sessions = portfolio.sessions_of(goal.slug)
+    reached = {m["title"]: m for m in achieved_milestones(goal, sessions)}
+    return PageSpec(f"goals/{goal.slug}/", "goal.html", goal.title, {
+        "goal": goal, "stats": record, "sessions": sessions[::-1],
+        "ladder": [(m, reached.get(m.title)) for m in sorted(goal.milestones, key=lambda m: m.level)],
+        "setbacks": [s for s in sessions[::-1] if s.outcome == "setback"],
+        "comebacks": {c["setback"]: c for c in record["comebacks"]},
+        "feedback": [(s, f) for s in sessions[::-1] for f in s.feedback],
+        "by_slug": {s.slug: s for s in sessions},
+    })
+
+
+def _session_pages(portfolio: Portfolio, stats: dict) -> list[PageSpec]:
+    by_goal: dict[str | None, list[Session]] = defaultdict(list)
+    for s in portfolio.sessions:
+        by_goal[s.goal].append(s)
+    by_slug = {s.slug: s for s in portfolio.sessions}
+    specs = []
+    for group in by_goal.values():
+        for i, s in enumerate(group):
+            context = {"entry": s, "goal": portfolio.goals.get(s.goal) if s.goal else None,
+                       "previous": group[i - 1] if i > 0 else None,
+                       "next": group[i + 1] if i + 1 < len(group) else None,
+                       "earlier_wins": [], "comebacks": [], "by_slug": by_slug}
+            if s.outcome == "setback" and s.goal:
+                context.update(_hard_things_before(s, stats, by_slug))
+            specs.append(PageSpec(f"sessions/{s.slug}/", "session.html", s.title, context))
+    return sorted(specs, key=lambda p: p.path)
+
+
+def _hard_things_before(setback: Session, stats: dict, by_slug: dict[str, Session]) -> dict:
+    """Earlier wins and comebacks on the setback's goal: "you have done hard things before"."""
+    day = setback.day.isoformat()
+    record = next(g for g in stats["goals"] if g["slug"] == setback.goal)
+    return {
+        "earlier_wins": [w for w in stats["wins"]
+                         if w["goal"] == setback.goal and w["date"] <= day and w["session"] != setback.slug],
+        "comebacks": [c for c in record["comebacks"] if by_slug[c["success"]].sort_key < setback.sort_key],
+    }
+
+
+def _area_pages(portfolio: Portfolio, stats: dict, goal_stats: dict) -> list[PageSpec]:
+    specs = [PageSpec("areas/", "areas.html", "Areas", {"areas": stats["areas"]})]
+    for slug, area in portfolio.config.areas.items():
+        goals = [g for g in portfolio.goals.values() if g.area == slug]
+        sessions = [s for s in reversed(portfolio.sessions) if s.goal and portfolio.goals[s.goal].area == slug]
+        specs.append(PageSpec(f"areas/{slug}/", "area.html", area.title, {
+            "area": area, "record": stats["areas"][slug], "cards": [(g, goal_stats[g.slug]) for g in goals],
+            "sessions": sessions[:RECENT * 3]}))
+    return specs
+
+
+def collect_tags(portfolio: Portfolio) -> dict[str, Tag]:
+    tags: dict[str, Tag] = {}
+    for entry in [*portfolio.goals.values(), *reversed(portfolio.sessions)]:
+        for name in entry.tags:
+            slug = slugify(name)
+            if not slug:
+                continue
+            tag = tags.setdefault(slug, Tag(slug, name))
+            (tag.goals if isinstance(entry, Goal) else tag.sessions).append(entry)
+    return dict(sorted(tags.items()))
+
+
+def _tag_pages(portfolio: Portfolio) -> list[PageSpec]:
+    tags = collect_tags(portfolio)
+    specs = [PageSpec("tags/", "tags.html", "Tags", {"tags": list(tags.values())})]
+    specs += [PageSpec(f"tags/{t.slug}/", "tag.html", f"Tagged “{t.name}”", {"tag": t}) for t in tags.values()]
+    return specs
+
+
+def _feedback_by_person(portfolio: Portfolio) -> list[tuple[str, str, list[tuple[Session, object]]]]:
+    people: dict[tuple[str, str], list] = defaultdict(list)
+    for s in reversed(portfolio.sessions):
+        for note in s.feedback:
+            people[(note.person, note.role)].append((s, note))
+    return [(person, role, notes) for (person, role), notes in sorted(people.items())]
+
+
+def search_index(portfolio: Portfolio) -> bytes:
+    """Titles, tags, goal and body text of every included session, goal and page."""
+    docs = [{"url": f"goals/{g.slug}/", "title": g.title, "kind": "goal", "goal": g.title,
+             "tags": g.tags, "date": g.started.isoformat(), "text": g.text} for g in portfolio.goals.values()]
+    docs += [{"url": f"sessions/{s.slug}/", "title": s.title, "kind": "session",
+              "goal": portfolio.goals[s.goal].title if s.goal else "", "tags": s.tags,
+              "date": s.day.isoformat(), "text": s.text} for s in reversed(portfolio.sessions)]
+    docs += [{"url": f"{p.slug}/", "title": p.title, "kind": "page", "goal": "", "tags": [], "date": "",
+              "text": p.text} for p in portfolio.pages.values()]
+    return json.dumps(docs, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
