@@ -105,8 +105,8 @@ def test_duplicate_slugs_name_both_files(tmp_path, cli):
         "content/sessions/2026-03-02-y.md": "---\ntitle: B\nslug: 2026-03-01-x\n---\n",
     })
     assert result.code == 1
-    assert lines == ['content/sessions/2026/2026-03-01-x.md:1:1: error: duplicate session slug "2026-03-01-x" '
-                     '(also used by content/sessions/2026-03-02-y.md)']
+    assert lines == ['content/sessions/2026-03-02-y.md:3:7: error: duplicate session slug "2026-03-01-x" '
+                     '(also used by content/sessions/2026/2026-03-01-x.md)']
 
 
 def test_yaml_11_surprises_stay_strings(tmp_path, cli):
