@@ -61,15 +61,30 @@ def metric_chart(metric: Metric, sessions: list[Session], best: dict | None, ide
     for i, (s, v) in enumerate(points):
         is_best = best is not None and best["session"] == s.slug
         parts.append(f'<circle class="{"best" if is_best else "point"}" cx="{x(i):.1f}" cy="{y(v):.1f}" '
-                     f'r="{5 if is_best else 3}"><title>{escape(s.day.isoformat())}: {_num(v)} '
-                     f'{escape(metric.unit)}{" (personal best)" if is_best else ""}</title></circle>')
+                     f'r="{5 if is_best else 3}"><title>{escape(s.day.isoformat())}: {escape(format_measure(v, metric))}'
+                     f'{" (personal best)" if is_best else ""}</title></circle>')
     direction = "lower is better" if metric.better == "lower" else "higher is better"
-    desc = (f"{len(points)} values from {_num(points[0][1])} to {_num(points[-1][1])} {metric.unit}, "
-            f"{direction}" + (f"; target {_num(metric.target)}" if metric.target is not None else "")
-            + (f"; personal best {_num(best['value'])} on {best['date']}" if best else ""))
+    desc = (f"{len(points)} values from {format_measure(points[0][1], metric)} to "
+            f"{format_measure(points[-1][1], metric)}, {direction}"
+            + (f"; target {format_measure(metric.target, metric)}" if metric.target is not None else "")
+            + (f"; personal best {format_measure(best['value'], metric)} on {best['date']}" if best else ""))
     return (f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-labelledby="{ident}-t {ident}-d" '
             f'xmlns="http://www.w3.org/2000/svg"><title id="{ident}-t">{escape(metric.name)}</title>'
             f'<desc id="{ident}-d">{escape(desc)}</desc>{"".join(parts)}</svg>')
+
+
+def format_measure(value: float | int | None, metric: Metric | None, unit: bool = True) -> str:
+    """A metric value as people write it: "5:26 min/km" for clock metrics, "10.5 km" otherwise."""
+    if value is None:
+        return ""
+    text = _clock(value) if metric is not None and metric.clock else _num(value)
+    return f"{text} {metric.unit}".rstrip() if unit and metric is not None else text
+
+
+def _clock(seconds: float | int) -> str:
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 def _num(value: float | int) -> str:

@@ -158,7 +158,7 @@ def cmd_check(args) -> int:
     problems = len(diags.warnings) if args.strict else 0
     portfolio = site.portfolio
     print(f"{len(portfolio.goals)} goals, {len(portfolio.sessions)} sessions, {len(portfolio.pages)} pages: "
-          f"{len(diags.warnings)} warning{'s' if len(diags.warnings) != 1 else ''}", file=sys.stderr)
+          f"{len(diags.warnings)} warning{'s' if len(diags.warnings) != 1 else ''}")
     return 1 if problems else 0
 
 

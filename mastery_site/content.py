@@ -157,7 +157,9 @@ def _check_references(goals: dict[str, Goal], session: Session, spots: Spots, di
                                                 f'"{goal.slug}"{did_you_mean(session.milestone, titles)}')
     for name in session.metrics:
         declared = [m.name for m in goal.metrics] if goal else []
-        if name not in declared:
+        if name in declared and name in session.clock_metrics:
+            goal.metric(name).clock = True
+        elif name not in declared:
             of = f'goal "{goal.slug}"' if goal else "a session without a goal"
             diags.error(spots[f"metrics.{name}"], f'unknown metric "{name}" of {of}{did_you_mean(name, declared)}')
 

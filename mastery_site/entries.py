@@ -87,6 +87,7 @@ def _read_metrics(f: Fields, node: yaml.Node) -> list[Metric]:
             metric.better = f.choice(fields["better"][1], "better", ("higher", "lower")) or "higher"
         if "target" in fields:
             metric.target = f.measurement(fields["target"][1], "target")
+            metric.clock = f.is_clock(fields["target"][1])
         metrics.append(metric)
     return metrics
 
@@ -179,6 +180,8 @@ def _read_session_fields(f: Fields, items: Items, session: Session, spots: Spots
             number = f.measurement(value, f"metric {name}")
             if number is not None:
                 session.metrics[name] = number
+                if f.is_clock(value):
+                    session.clock_metrics.add(name)
                 spots[f"metrics.{name}"] = f.doc.where(key)
 
 

@@ -197,6 +197,11 @@ class Fields:
             return parse_clock(node.value.strip())  # unquoted 10:45 is YAML 1.1 base 60
         return self.number(node, key)
 
+    @staticmethod
+    def is_clock(node: yaml.Node) -> bool:
+        """Was this value written as a time of the clock ("10:45")? Then it is shown as one."""
+        return isinstance(node, yaml.ScalarNode) and bool(_CLOCK.match(node.value.strip()))
+
     def _construct(self, node: yaml.ScalarNode):
         try:
             return SafeConstructor().construct_object(node)

@@ -92,6 +92,12 @@ def _compose(doc: Document, text: str, diags: Diagnostics) -> None:
         problem = exc.problem or exc.context or "malformed YAML"
         diags.error(Where(doc.path, line, col), f"malformed YAML: {problem}")
         doc.ok = False
-    except yaml.YAMLError as exc:  # reader errors (e.g. control characters) carry no mark
+    except yaml.reader.ReaderError as exc:  # control characters: a position, not a mark
+        before = text[: exc.position]
+        where = Where(doc.path, before.count("\n") + doc.fm_line, exc.position - (before.rfind("\n") + 1) + 1)
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)  # libyaml: int
+        diags.error(where, f"malformed YAML: unacceptable character #x{code:04x}: {exc.reason}")
+        doc.ok = False
+    except yaml.YAMLError as exc:
         diags.error(Where(doc.path, 1, 1), f"malformed YAML: {exc}")
         doc.ok = False

@@ -65,6 +65,7 @@ class Metric:
     unit: str = ""
     better: str = "higher"
     target: float | None = None
+    clock: bool = False  # values were written as "mm:ss"; stored in seconds, shown as a clock
 
 
 @dataclass
@@ -116,6 +117,7 @@ class Session:
     outcome: str = "success"
     duration: int | None = None  # minutes
     metrics: dict[str, float | int] = field(default_factory=dict)
+    clock_metrics: set[str] = field(default_factory=set)
     milestone: str | None = None
     confidence_before: int | None = None
     confidence_after: int | None = None

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import jinja2
 
+from .charts import format_measure
 from .diagnostics import Diagnostics, Where
 from .markup import slugify, summarize
 
@@ -50,6 +51,7 @@ def environment(root: Path, theme: Path) -> jinja2.Environment:
         summary=summarize,
         datefmt=datefmt,
         duration=duration,
+        measure=format_measure,
     )
     return env
 

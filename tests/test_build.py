@@ -1,0 +1,132 @@
+"""End-to-end builds of the demo and every example, through the real CLI."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urldefrag, urlsplit
+
+import pytest
+
+from conftest import REPO, site_files
+
+PORTFOLIOS = [REPO, *sorted(p for p in (REPO / "examples").iterdir() if (p / "mastery.yaml").is_file())]
+
+
+class Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("href", "src") and value:
+                self.links.append(value)
+
+
+def internal_targets(out: Path, page: Path) -> list[tuple[str, Path]]:
+    parser = Links()
+    parser.feed(page.read_text(encoding="utf-8"))
+    found = []
+    for link in parser.links:
+        url, _ = urldefrag(link)
+        if not url or urlsplit(url).scheme or url.startswith("//"):
+            continue
+        target = (page.parent / unquote(url)).resolve()
+        found.append((link, target / "index.html" if url.endswith("/") or target.is_dir() else target))
+    return found
+
+
+@pytest.fixture(scope="module", params=PORTFOLIOS, ids=lambda p: p.name if p != REPO else "demo")
+def built(request, tmp_path_factory):
+    """Each portfolio built once into a temp dir, for every audience."""
+    source = request.param
+    root = tmp_path_factory.mktemp("p")
+    shutil.copytree(source / "content", root / "content")
+    shutil.copy(source / "mastery.yaml", root / "mastery.yaml")
+    from mastery_site.cli import main
+    outs = {}
+    for audience in ("public", "mentor", "private"):
+        out = root / f"out-{audience}"
+        assert main(["build", str(root), "-o", str(out), "--audience", audience]) == 0
+        outs[audience] = out
+    return root, outs
+
+
+def test_every_spec_path_exists(built):
+    root, outs = built
+    out = outs["private"]
+    for path in ["index.html", "timeline/index.html", "goals/index.html", "areas/index.html", "tags/index.html",
+                 "wins/index.html", "lessons/index.html", "feedback/index.html", "search/index.html",
+                 "feed.xml", "sitemap.xml", "robots.txt", "404.html", "search-index.json", "assets/style.css"]:
+        assert (out / path).is_file(), path
+    for goal in (root / "content/goals").glob("*.md"):
+        assert (out / "goals" / goal.stem / "index.html").is_file()
+        assert (out / "goals" / goal.stem / "feed.xml").is_file()
+    for area in ("areas",):
+        assert any((out / area).iterdir())
+    sessions = [p for p in (root / "content/sessions").rglob("*.md")]
+    assert len(list((out / "sessions").iterdir())) <= len(sessions)
+
+
+def test_no_broken_internal_links(built):
+    _, outs = built
+    for out in outs.values():
+        for page in out.rglob("*.html"):
+            if page.name == "404.html":
+                continue  # links there are absolute under base_url, by design
+            for link, target in internal_targets(out, page):
+                assert target.is_file(), f"{page.relative_to(out)} links to missing {link}"
+
+
+def test_public_build_leaves_out_what_is_not_public(built):
+    root, outs = built
+    if (root / "content/goals/salary-review.md").exists():  # the demo
+        public = b"".join(site_files(outs["public"]).values())
+        for canary in (b"MENTOR-ONLY-DEMO", b"PRIVATE-DEMO", b"PRIVATE-BLOCK-DEMO", b"DRAFT-DEMO",
+                       b"salary-review", b"Negotiate my salary"):
+            assert canary not in public
+        mentor = b"".join(site_files(outs["mentor"]).values())
+        assert b"MENTOR-ONLY-DEMO" in mentor and b"PRIVATE-DEMO" not in mentor
+        private = b"".join(site_files(outs["private"]).values())
+        assert b"PRIVATE-DEMO" in private and b"PRIVATE-BLOCK-DEMO" in private and b"DRAFT-DEMO" not in private
+
+
+def test_non_public_builds_are_noindex(built):
+    _, outs = built
+    for audience, out in outs.items():
+        pages = list(out.rglob("*.html"))
+        marked = [p for p in pages if '<meta name="robots" content="noindex">' in p.read_text()]
+        assert len(marked) == (len(pages) if audience != "public" else 0)
+        robots = (out / "robots.txt").read_text()
+        assert ("Disallow: /" in robots) == (audience != "public")
+
+
+def test_timeline_is_paginated_newest_first(built):
+    root, outs = built
+    out = outs["private"]
+    dates = []
+    page, n = out / "timeline/index.html", 1
+    while page.is_file():
+        dates += re.findall(r'<li class="session-item">\s*<time datetime="([\d-]+)"', page.read_text())
+        n += 1
+        page = out / f"timeline/page/{n}/index.html"
+    assert dates == sorted(dates, reverse=True)
+    assert len(dates) == len(list((out / "sessions").iterdir()))
+
+
+def test_rebuild_is_byte_identical(built, tmp_path):
+    from mastery_site.cli import main
+    root, outs = built
+    again = tmp_path / "again"
+    assert main(["build", str(root), "-o", str(again), "--audience", "private"]) == 0
+    assert site_files(again) == site_files(outs["private"])
+
+
+def test_demo_builds_from_repository_root(cli, tmp_path):
+    result = cli("build", REPO, "-o", tmp_path / "site")
+    assert result.code == 0, result.err
+    assert "Built" in result.out and str(tmp_path / "site") in result.out
+    assert "Maya" in (tmp_path / "site/index.html").read_text()
