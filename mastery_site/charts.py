@@ -60,9 +60,9 @@ def metric_chart(metric: Metric, sessions: list[Session], best: dict | None, ide
                      f'y2="{y(metric.target):.1f}"/>')
     for i, (s, v) in enumerate(points):
         is_best = best is not None and best["session"] == s.slug
+        label = f"{s.day.isoformat()}: {format_measure(v, metric)}{' (personal best)' if is_best else ''}"
         parts.append(f'<circle class="{"best" if is_best else "point"}" cx="{x(i):.1f}" cy="{y(v):.1f}" '
-                     f'r="{5 if is_best else 3}"><title>{escape(s.day.isoformat())}: {escape(format_measure(v, metric))}'
-                     f'{" (personal best)" if is_best else ""}</title></circle>')
+                     f'r="{5 if is_best else 3}"><title>{escape(label)}</title></circle>')
     direction = "lower is better" if metric.better == "lower" else "higher is better"
     desc = (f"{len(points)} values from {format_measure(points[0][1], metric)} to "
             f"{format_measure(points[-1][1], metric)}, {direction}"
