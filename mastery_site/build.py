@@ -11,15 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
-from markupsafe import Markup
 
 from . import __version__
 from .aggregate import aggregate, today_of
-from .charts import heatmap, metric_chart
+from .charts import Pictures
 from .config import load_config
 from .content import load, select
 from .diagnostics import BuildError, Diagnostics, Where
-from .markup import slugify
 from .model import Portfolio
 from .output import Staging, check_output
 from .pages import PageSpec, plan, search_index
@@ -102,9 +100,7 @@ def _environment(site: Site) -> jinja2.Environment:
         today=site.today,
         goals=site.portfolio.goals,
         free_pages=list(site.portfolio.pages.values()),
-        heatmap=lambda sessions=None: Markup(heatmap(sessions or site.portfolio.sessions, site.today)),
-        chart=lambda metric, goal, best: Markup(metric_chart(
-            metric, site.portfolio.sessions_of(goal.slug), best, f"chart-{slugify(metric.name)}")),
+        pictures=Pictures(site.portfolio, site.stats, site.today),
         generator=f"mastery-site {__version__}",
     )
     return env

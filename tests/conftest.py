@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,3 +48,22 @@ def cli(capsys):
 
 def site_files(out: Path) -> dict[str, bytes]:
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+NPM_CACHE = Path(os.environ.get("MASTERY_NPM_CACHE", Path.home() / ".cache/mastery-site/npm"))
+CHROMIUM = "/usr/bin/chromium"
+
+
+def require(available: bool, what: str) -> None:
+    """Skip when a test tool is missing on a developer machine; fail under CI=true (.ci/run installs it)."""
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} is missing under CI=true; .ci/run should have installed it")
+    pytest.skip(f"{what} is not installed (run .ci/run to install the test tools)")
+
+
+def build_into(source: Path, out: Path, *args: str) -> Path:
+    """Build a portfolio (the demo or an example) into `out` through the CLI."""
+    assert main(["build", str(source), "-o", str(out), *args]) == 0
+    return out

@@ -1,0 +1,115 @@
+"""The site in a real browser: Debian's Chromium driven by Playwright, with axe-core.
+
+Accessibility (0 serious or critical axe violations, light and dark), search typed
+into with the keyboard, no horizontal scrolling at 390 px, and the dashboard's
+heatmap and active goals above the fold at 1280 px.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import CHROMIUM, NPM_CACHE, REPO, build_into, require
+
+AXE = NPM_CACHE / "node_modules/axe-core/axe.min.js"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+AXE_PAGES = ["", "timeline/", "goals/run-10k/", "sessions/2026-07-01-team-demo-freeze/", "wins/", "lessons/",
+             "areas/", "search/", "feedback/", "goals/"]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The demo built and served over HTTP on a free port (search fetches its index)."""
+    out = build_into(REPO, tmp_path_factory.mktemp("site") / "out")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", out
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require(os.path.exists(CHROMIUM), "Debian's chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "the playwright Python package")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def serious_violations(page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_serious_violations(browser, site, scheme):
+    require(AXE.is_file(), "axe-core (npm)")
+    base, _ = site
+    page = browser.new_page(color_scheme=scheme)
+    problems = {}
+    for path in AXE_PAGES:
+        page.goto(base + path)
+        found = serious_violations(page)
+        if found:
+            problems[path] = found
+    assert problems == {}
+
+
+def test_search_finds_a_known_entry_by_keyboard(browser, site):
+    base, _ = site
+    page = browser.new_page()
+    page.goto(base + "search/")
+    page.keyboard.press("Tab")  # skip link
+    for _ in range(20):  # tab through the navigation to the search field
+        if page.evaluate("document.activeElement.id") == "q":
+            break
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "q"
+    page.keyboard.type("shin splints")
+    page.wait_for_selector("#search-results li a")
+    first = page.locator("#search-results li a").first
+    assert first.text_content() == "Shin splints"
+    assert "result" in page.locator("#search-status").text_content()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Shin splints"
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/sessions/2026-06-28-shin-splints/")
+    assert page.locator("h1").text_content() == "Shin splints"
+
+
+def test_no_page_scrolls_horizontally_on_a_phone(browser, site):
+    base, out = site
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    wide = []
+    for html in sorted(out.rglob("*.html")):
+        path = html.relative_to(out).as_posix().removesuffix("index.html")
+        page.goto(base + path)
+        if page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth"):
+            wide.append(path)
+    assert wide == []
+
+
+def test_dashboard_shows_heatmap_and_goals_above_the_fold(browser, site):
+    base, _ = site
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(base)
+    heatmap = page.locator("svg.heatmap").bounding_box()
+    card = page.locator(".goal-card").first.bounding_box()
+    assert heatmap["y"] + heatmap["height"] <= 800
+    assert card["y"] + card["height"] <= 800
+    page.screenshot(path=str(Path(os.environ.get("SCREENSHOTS", "/tmp")) / "dashboard-1280.png"))
