@@ -21,7 +21,7 @@ from .diagnostics import BuildError, Diagnostics, Where
 from .model import Portfolio
 from .output import Staging, check_output
 from .pages import PageSpec, plan, search_index
-from .theme import environment, theme_dir
+from .theme import environment, theme_chain
 
 
 @dataclass
@@ -69,28 +69,30 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
     out = out if out is not None else root / "_site"
     check_output(out, root, force)
     site = load_site(root, options)
-    env = _environment(site)
+    chain = _themes(site)
+    env = _environment(site, chain)
     specs = plan(site.portfolio, site.stats)
     with Staging(out) as staging:
         for spec in specs:
             staging.write(spec.file, render_page(env, site, spec))
         staging.write("search-index.json", search_index(site.portfolio))
-        staging.copy_tree(_theme(site) / "static", "assets")
+        for theme in reversed(chain):  # a child theme's assets override its parent's
+            staging.copy_tree(theme / "static", "assets")
         staging.copy_tree(root / "static")
         staging.commit()
     return BuildResult(out, len(specs), site)
 
 
-def _theme(site: Site) -> Path:
+def _themes(site: Site) -> list[Path]:
     diags = Diagnostics()
-    found = theme_dir(site.root, site.portfolio.config.theme, diags)
-    if found is None:
+    chain = theme_chain(site.root, site.portfolio.config.theme, diags)
+    if diags.errors:
         raise BuildError(diags)
-    return found
+    return chain
 
 
-def _environment(site: Site) -> jinja2.Environment:
-    env = environment(site.root, _theme(site))
+def _environment(site: Site, chain: list[Path]) -> jinja2.Environment:
+    env = environment(site.root, chain)
     config = site.portfolio.config
     env.globals.update(
         site=config,
@@ -112,13 +114,21 @@ def render_page(env: jinja2.Environment, site: Site, spec: PageSpec) -> bytes:
         html = template.render(page={"path": spec.path, "title": spec.title}, **spec.context)
     except Exception as exc:  # a theme or override template bug: report it, never a traceback
         diags = Diagnostics()
-        where = Where(_template_path(site.root, getattr(exc, "filename", None) or spec.template),
-                      getattr(exc, "lineno", None) or 1)
-        diags.error(where, f"template error while rendering /{spec.path}: {type(exc).__name__}: {exc}")
+        diags.error(_template_where(site.root, exc, spec.template),
+                    f"template error while rendering /{spec.path}: {type(exc).__name__}: {exc}")
         raise BuildError(diags) from None
     return html.encode("utf-8")
 
 
-def _template_path(root: Path, filename: str) -> str:
-    path = Path(filename)
-    return path.relative_to(root).as_posix() if path.is_relative_to(root) else filename
+def _template_where(root: Path, exc: Exception, template: str) -> Where:
+    """The innermost template line in the traceback (Jinja maps frames back to template files)."""
+    filename, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if not name.endswith(".py") and Path(name).is_file():
+            filename, line = name, tb.tb_lineno
+        tb = tb.tb_next
+    path = Path(filename or template)
+    shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+    return Where(shown, line or 1)

@@ -16,6 +16,8 @@ import jinja2
 
 from .charts import format_measure
 from .diagnostics import Diagnostics, Where
+from .fields import Fields
+from .frontmatter import decode, parse_yaml
 from .markup import slugify, summarize
 
 PACKAGE_DIR = Path(__file__).parent
@@ -24,19 +26,52 @@ _IN_WHEEL = PACKAGE_DIR / "themes"
 BUILT_IN_THEMES = _IN_WHEEL if _IN_WHEEL.is_dir() else PACKAGE_DIR.parent / "themes"
 
 
-def theme_dir(root: Path, name: str, diags: Diagnostics) -> Path | None:
+def theme_chain(root: Path, name: str, diags: Diagnostics) -> list[Path]:
+    """The theme and the themes it `extends:` (theme.yaml), most specific first."""
+    chain: list[Path] = []
+    while name:
+        folder = _find_theme(root, name)
+        where = Where(_rel(root, chain[-1] / "theme.yaml") if chain else "mastery.yaml")
+        if folder is None:
+            diags.error(where, f'theme "{name}" not found in themes/ or the built-in themes')
+            return []
+        if folder in chain:
+            diags.error(where, f'theme "{name}" extends itself (through {" → ".join(p.name for p in chain)})')
+            return []
+        chain.append(folder)
+        name = _parent(root, folder, diags)
+    return chain
+
+
+def _find_theme(root: Path, name: str) -> Path | None:
     for base in (root / "themes", BUILT_IN_THEMES):
         if (base / name / "templates").is_dir():
             return base / name
-    diags.error(Where("mastery.yaml"), f'theme "{name}" not found in themes/ or the built-in themes')
     return None
 
 
-def environment(root: Path, theme: Path) -> jinja2.Environment:
-    loader = jinja2.ChoiceLoader([
-        jinja2.FileSystemLoader(str(root / "templates")),
-        jinja2.FileSystemLoader(str(theme / "templates")),
-    ])
+def _parent(root: Path, folder: Path, diags: Diagnostics) -> str | None:
+    """The `extends:` of a theme's theme.yaml, if any."""
+    path = folder / "theme.yaml"
+    if not path.is_file():
+        return None
+    text = decode(path.read_bytes(), _rel(root, path), diags)
+    doc = parse_yaml(text, _rel(root, path), diags) if text is not None else None
+    if doc is None or doc.node is None:
+        return None
+    f = Fields(doc, diags)
+    items = f.mapping(doc.node, "theme.yaml") or {}
+    f.unknown_keys(items, ("name", "extends", "description"), "theme.yaml")
+    return f.string(items["extends"][1], "extends") if "extends" in items else None
+
+
+def _rel(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+
+
+def environment(root: Path, chain: list[Path]) -> jinja2.Environment:
+    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(root / "templates"))]
+                                 + [jinja2.FileSystemLoader(str(theme / "templates")) for theme in chain])
     env = jinja2.Environment(
         loader=loader,
         autoescape=jinja2.select_autoescape(["html", "xml", "svg"], default_for_string=True),
@@ -46,13 +81,7 @@ def environment(root: Path, theme: Path) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.globals["url"] = url
-    env.filters.update(
-        slug=slugify,
-        summary=summarize,
-        datefmt=datefmt,
-        duration=duration,
-        measure=format_measure,
-    )
+    env.filters.update(slug=slugify, summary=summarize, datefmt=datefmt, duration=duration, measure=format_measure)
     return env
 
 

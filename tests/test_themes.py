@@ -1,0 +1,52 @@
+"""Themes are swappable: `extends:` in theme.yaml, and a portfolio's templates/ override by name."""
+
+from __future__ import annotations
+
+from conftest import write_tree
+
+BASE = {
+    "content/goals/g.md": "---\ntitle: G\narea: work\nstarted: 2026-01-01\n---\n",
+    "content/sessions/2026-01-02-s.md": "---\ntitle: S\ngoal: g\n---\nBody.\n",
+}
+
+
+def test_child_theme_extends_default_and_overrides_one_template(cli, tmp_path):
+    write_tree(tmp_path, {
+        **BASE,
+        "mastery.yaml": "theme: calm\n",
+        "themes/calm/theme.yaml": "name: calm\nextends: default\n",
+        "themes/calm/templates/session.html": '{% extends "base.html" %}{% block main %}<p class="calm">'
+                                              "{{ entry.title }}</p>{% endblock %}",
+        "themes/calm/static/extra.css": "p { color: teal; }\n",
+    })
+    assert cli("build", tmp_path).code == 0
+    site = tmp_path / "_site"
+    assert '<p class="calm">S</p>' in (site / "sessions/2026-01-02-s/index.html").read_text()
+    assert "Milestone" not in (site / "sessions/2026-01-02-s/index.html").read_text()
+    assert "Active goals" in (site / "index.html").read_text()  # the parent's dashboard
+    assert (site / "assets/style.css").is_file() and (site / "assets/extra.css").is_file()
+
+
+def test_portfolio_templates_override_the_theme(cli, tmp_path):
+    write_tree(tmp_path, {**BASE, "templates/404.html": "Lost? {{ site.title }}\n"})
+    assert cli("build", tmp_path).code == 0
+    assert (tmp_path / "_site/404.html").read_text() == "Lost? My progress portfolio\n"
+
+
+def test_unknown_and_circular_themes_are_errors(cli, tmp_path):
+    write_tree(tmp_path, {**BASE, "mastery.yaml": "theme: nope\n"})
+    result = cli("build", tmp_path)
+    assert result.code == 1 and 'mastery.yaml:1:1: error: theme "nope" not found' in result.err
+    write_tree(tmp_path, {"mastery.yaml": "theme: a\n", "themes/a/templates/.keep": "", "themes/b/templates/.keep": "",
+                          "themes/a/theme.yaml": "extends: b\n", "themes/b/theme.yaml": "extends: a\n"})
+    result = cli("build", tmp_path)
+    assert result.code == 1 and "extends itself" in result.err
+
+
+def test_template_errors_are_reported_not_raised(cli, tmp_path):
+    write_tree(tmp_path, {**BASE, "templates/wins.html": "{% extends 'base.html' %}{% block main %}{{ nope.x }}"
+                                                         "{% endblock %}"})
+    result = cli("build", tmp_path)
+    assert result.code == 1
+    assert "templates/wins.html:1:1: error: template error while rendering /wins/" in result.err
+    assert "Traceback" not in result.err
