@@ -7,6 +7,7 @@ need); `build()` renders the planned pages and swaps the finished site in.
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from .content import load, select
 from .diagnostics import BuildError, Diagnostics, Where
 from .model import Portfolio
 from .output import Staging, check_output
-from .pages import PageSpec, plan, search_index
+from .pages import PageSpec, images_of, plan, search_index
+from .publish import git_lastmod, source_date, write_zip
 from .theme import environment, theme_chain
 
 
@@ -63,19 +65,31 @@ def load_site(root: Path, options: Options, diags: Diagnostics | None = None) ->
     return Site(root, portfolio, aggregate(portfolio, options.today), today_of(portfolio, options.today), diags)
 
 
-def build(root: Path, out: Path | None = None, options: Options | None = None, force: bool = False) -> BuildResult:
-    """Build the site into `out` (default `root/_site`), replacing it atomically."""
+def build(root: Path, out: Path | None = None, options: Options | None = None, force: bool = False,
+          zip_to: Path | None = None) -> BuildResult:
+    """Build the site into `out` (default `root/_site`), replacing it atomically; or, with
+    `zip_to`, into a zip file only (the site in `out` is left alone)."""
     options = options or Options()
+    if zip_to is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            result = build(root, Path(tmp) / "site", options)
+            write_zip(result.out, zip_to)
+        return BuildResult(zip_to, result.pages, result.site)
     out = out if out is not None else root / "_site"
     check_output(out, root, force)
     site = load_site(root, options)
     chain = _themes(site)
     env = _environment(site, chain)
-    specs = plan(site.portfolio, site.stats)
+    specs = plan(site.portfolio, site.stats, git_lastmod(root))
     with Staging(out) as staging:
         for spec in specs:
             staging.write(spec.file, render_page(env, site, spec))
-        staging.write("search-index.json", search_index(site.portfolio))
+        index = search_index(site.portfolio)
+        staging.write("search-index.json", index)
+        staging.write("search-index.js", b"window.MASTERY_SEARCH_INDEX = " + index + b";\n")
+        staging.write(".nojekyll", b"")  # GitHub Pages: serve the site as it is
+        for image in images_of(site.portfolio):
+            staging.copy_file(image.source, image.path)
         for theme in reversed(chain):  # a child theme's assets override its parent's
             staging.copy_tree(theme / "static", "assets")
         staging.copy_tree(root / "static")
@@ -104,6 +118,7 @@ def _environment(site: Site, chain: list[Path]) -> jinja2.Environment:
         free_pages=list(site.portfolio.pages.values()),
         pictures=Pictures(site.portfolio, site.stats, site.today),
         generator=f"mastery-site {__version__}",
+        build_date=source_date(),
     )
     return env
 
@@ -111,7 +126,8 @@ def _environment(site: Site, chain: list[Path]) -> jinja2.Environment:
 def render_page(env: jinja2.Environment, site: Site, spec: PageSpec) -> bytes:
     try:
         template = env.get_template(spec.template)
-        html = template.render(page={"path": spec.path, "title": spec.title}, **spec.context)
+        page = {"path": spec.path, "title": spec.title, "description": spec.description, "image": spec.image}
+        html = template.render(page=page, **spec.context)
     except Exception as exc:  # a theme or override template bug: report it, never a traceback
         diags = Diagnostics()
         diags.error(_template_where(site.root, exc, spec.template),

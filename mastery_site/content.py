@@ -9,6 +9,7 @@ it drops never reaches the model.
 from __future__ import annotations
 
 import datetime as dt
+import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from .diagnostics import Diagnostics, Where, did_you_mean
 from .entries import Spots, read_goal, read_page, read_session
 from .fields import SLUG
 from .frontmatter import Document, decode, parse
+from .images import Image, Placer, is_local, resolve
 from .markup import Renderer, slugify
 from .model import Config, Goal, Page, Portfolio, Session, stricter, visible
 
@@ -31,6 +33,7 @@ class Loaded:
     """Every entry on disk, valid or not yet filtered, with where its values stand."""
 
     config: Config
+    root: Path
     goals: dict[str, Goal] = field(default_factory=dict)
     sessions: list[tuple[Session, Spots]] = field(default_factory=list)
     pages: dict[str, Page] = field(default_factory=dict)
@@ -64,13 +67,15 @@ def _session_files(folder: Path) -> list[Path]:
 
 def load(root: Path, config: Config, diags: Diagnostics) -> Loaded:
     """Read and validate every goal, session and page under `root/content`."""
-    loaded = Loaded(config)
+    loaded = Loaded(config, root)
+    checker = Renderer(config.allow_html, "private")
     goal_files, session_files, page_files = source_files(root)
     for path in goal_files:
         doc = _document(root, path, diags)
         if doc is not None:
             slug = _file_slug(path.stem, doc, diags, "goal")
             goal = read_goal(doc, slug, config, diags)
+            _check_images(root, doc, checker, diags)
             if goal is not None:
                 loaded.goals[slug] = goal
     for path in session_files:
@@ -78,12 +83,14 @@ def load(root: Path, config: Config, diags: Diagnostics) -> Loaded:
         doc = _document(root, path, diags)
         if doc is not None:
             session, spots = read_session(doc, slugify(name), _name_date(name, doc, diags), config, diags)
+            _check_images(root, doc, checker, diags)
             if session is not None:
                 loaded.sessions.append((session, spots))
     for path in page_files:
         doc = _document(root, path, diags)
         if doc is not None:
             page = read_page(doc, _file_slug(path.stem, doc, diags, "page"), config, diags)
+            _check_images(root, doc, checker, diags)
             if page is not None:
                 _add_page(loaded, page, doc, diags)
     _check_sessions(loaded, diags)
@@ -94,6 +101,15 @@ def _document(root: Path, path: Path, diags: Diagnostics) -> Document | None:
     rel = path.relative_to(root).as_posix()
     text = decode(path.read_bytes(), rel, diags)
     return None if text is None else parse(text, rel, diags)
+
+
+def _check_images(root: Path, doc: Document, checker: Renderer, diags: Diagnostics) -> None:
+    """Every local image an entry shows must exist inside content/ (any audience may need it)."""
+    for src, line, col in checker.image_refs(doc.body):
+        if is_local(src):
+            found, why = resolve(root, doc.path, src)
+            if found is None:
+                diags.error(Where(doc.path, doc.body_line + line, col), why)
 
 
 def _file_slug(stem: str, doc: Document, diags: Diagnostics, kind: str) -> str:
@@ -174,7 +190,27 @@ def select(loaded: Loaded, audience: str, drafts: bool) -> Portfolio:
     sessions = sorted((s for s, _ in loaded.sessions if shown(s) and (s.goal is None or s.goal in goals)),
                       key=lambda s: s.sort_key)
     pages = {slug: p for slug, p in sorted(loaded.pages.items()) if shown(p)}
-    for entry in [*goals.values(), *sessions, *pages.values()]:
-        rendered = renderer.render(entry.body)
+    for folder, entry in [*((f"goals/{g.slug}", g) for g in goals.values()),
+                          *((f"sessions/{s.slug}", s) for s in sessions),
+                          *((p.slug, p) for p in pages.values())]:
+        rendered = renderer.render(entry.body, _image_placer(loaded.root, entry, folder))
         entry.html, entry.text = rendered.html, rendered.text
     return Portfolio(loaded.config, audience, goals, sessions, pages)
+
+
+def _image_placer(root: Path, entry, folder: str):
+    """Rewrites an entry's local images to files copied beside its page, and records them."""
+    placer = Placer(folder)
+    entry.images = []
+
+    def rewrite(src: str, alt: str) -> str:
+        if not is_local(src):
+            return src
+        found, _ = resolve(root, entry.source, src)
+        if found is None:  # reported by `load`; never reached in a build without errors
+            return src
+        image = Image(found, placer.place(found), alt)
+        if image not in entry.images:
+            entry.images.append(image)
+        return posixpath.basename(image.path)
+    return rewrite

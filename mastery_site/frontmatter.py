@@ -32,6 +32,7 @@ class Document:
     body: str
     fm_line: int  # 1-based line of the front matter's first line (after '---')
     ok: bool = True  # False when the front matter could not be read at all
+    body_line: int = 1  # 1-based line where the Markdown body starts
 
     def where(self, node: yaml.Node | None = None) -> Where:
         if node is None:
@@ -65,8 +66,8 @@ def split(text: str) -> tuple[str | None, str, int]:
 
 def parse(text: str, path: str, diags: Diagnostics) -> Document:
     """Split and compose one Markdown file's front matter."""
-    fm, body, _ = split(text)
-    doc = Document(path=path, node=None, body=body, fm_line=2)
+    fm, body, body_line = split(text)
+    doc = Document(path=path, node=None, body=body, fm_line=2, body_line=body_line)
     if fm is not None:
         _compose(doc, fm, diags)
     return doc

@@ -10,6 +10,7 @@ hidden, for every audience but `private`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from markdown_it import MarkdownIt
@@ -38,14 +39,35 @@ class Renderer:
         anchors_plugin(self.md, min_level=2, max_level=3, slug_func=slugify)
         self.keep_private = audience == "private"
 
-    def render(self, source: str) -> Rendered:
+    def render(self, source: str, rewrite: Callable[[str, str], str] | None = None) -> Rendered:
+        """HTML and plain text; `rewrite(src, alt)` gives local images their new address."""
         tokens = self.md.parse(source)
         tokens = [t for t in tokens if self.keep_private or not _is_private(t)]
         for token in tokens:
             if _is_private(token):  # shown to the author only, marked so the theme can style it
                 token.info = "private"
+            for image in _images(token):
+                if rewrite is not None:
+                    image.attrSet("src", rewrite(str(image.attrGet("src")), image.content))
         html = self.md.renderer.render(tokens, self.md.options, {})
         return Rendered(html, plain_text(tokens))
+
+    def image_refs(self, source: str) -> list[tuple[str, int, int]]:
+        """(src, 0-based line, 1-based column) of every image, private blocks included."""
+        lines = source.split("\n")
+        found = []
+        for token in self.md.parse(source):
+            for image in _images(token):
+                src = str(image.attrGet("src"))
+                first, last = token.map or (0, len(lines))
+                line = next((i for i in range(first, last) if src in lines[i]), first)
+                col = lines[line].find(src) + 1 if line < len(lines) else 1
+                found.append((src, line, max(col, 1)))
+        return found
+
+
+def _images(token: Token) -> list[Token]:
+    return [c for c in token.children or [] if c.type == "image"]
 
 
 def _is_private(token: Token) -> bool:

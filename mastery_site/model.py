@@ -11,6 +11,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from .images import Image
+
 AUDIENCES = ("public", "mentor", "private")  # each sees its own level and those before it
 OUTCOMES = ("success", "partial", "setback")
 STATUSES = ("active", "achieved", "paused", "dropped")
@@ -100,6 +102,7 @@ class Goal:
     body: str = ""  # Markdown source
     html: str = ""  # rendered body, filled for the audience being built
     text: str = ""
+    images: list[Image] = field(default_factory=list)
 
     def metric(self, name: str) -> Metric | None:
         return next((m for m in self.metrics if m.name == name), None)
@@ -129,6 +132,7 @@ class Session:
     body: str = ""
     html: str = ""
     text: str = ""  # the rendered body as plain text, for summaries and search
+    images: list[Image] = field(default_factory=list)
 
     @property
     def day(self) -> dt.date:
@@ -149,6 +153,7 @@ class Page:
     body: str = ""
     html: str = ""
     text: str = ""
+    images: list[Image] = field(default_factory=list)
 
 
 @dataclass

@@ -49,6 +49,11 @@ class Staging:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
 
+    def copy_file(self, source: Path, rel: str) -> None:
+        target = self.dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+
     def copy_tree(self, source: Path, rel: str = "") -> None:
         if source.is_dir():
             shutil.copytree(source, self.dir / rel, dirs_exist_ok=True,

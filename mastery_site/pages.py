@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from .aggregate import achieved_milestones
-from .markup import slugify
+from .markup import slugify, summarize
 from .model import Goal, Portfolio, Session
 
 FEED_ENTRIES = 50
@@ -26,6 +26,9 @@ class PageSpec:
     title: str
     context: dict = field(default_factory=dict)
     listed: bool = True  # in the sitemap
+    description: str = ""  # for <meta name="description"> and Open Graph
+    image: str | None = None  # site path of the page's picture for link previews
+    source: str | None = None  # the content file behind the page (for lastmod)
 
     @property
     def file(self) -> str:
@@ -40,8 +43,8 @@ class Tag:
     sessions: list[Session] = field(default_factory=list)
 
 
-def plan(portfolio: Portfolio, stats: dict) -> list[PageSpec]:
-    """Every page of one build, in a stable order."""
+def plan(portfolio: Portfolio, stats: dict, lastmod: dict | None = None) -> list[PageSpec]:
+    """Every page of one build, in a stable order; `lastmod` maps content files to dates (git)."""
     goal_stats = {g["slug"]: g for g in stats["goals"]}
     newest = list(reversed(portfolio.sessions))
     specs = [PageSpec("", "index.html", "Dashboard", {
@@ -67,10 +70,13 @@ def plan(portfolio: Portfolio, stats: dict) -> list[PageSpec]:
                  {"entries": newest[:FEED_ENTRIES], "feed_goal": None}, listed=False),
         PageSpec("404.html", "404.html", "Page not found", {"absolute_links": True}, listed=False),
     ]
-    specs += [PageSpec(f"{p.slug}/", "page.html", p.title, {"entry": p}) for p in portfolio.pages.values()]
-    listed = [s.path for s in specs if s.listed]
+    specs += [PageSpec(f"{p.slug}/", "page.html", p.title, {"entry": p}, description=summarize(p.text, 160),
+                       image=p.images[0].path if p.images else None, source=p.source)
+              for p in portfolio.pages.values()]
+    dates = {f"content/{path.removeprefix('content/')}": day for path, day in (lastmod or {}).items()}
+    listed = [(s.path, dates.get(s.source)) for s in specs if s.listed]
     specs += [
-        PageSpec("sitemap.xml", "sitemap.xml", "Sitemap", {"paths": listed}, listed=False),
+        PageSpec("sitemap.xml", "sitemap.xml", "Sitemap", {"urls": listed}, listed=False),
         PageSpec("robots.txt", "robots.txt", "robots.txt", listed=False),
     ]
     return specs
@@ -95,7 +101,10 @@ def _timeline(newest: list[Session], per_page: int) -> list[PageSpec]:
 def _goal_page(portfolio: Portfolio, goal: Goal, record: dict) -> PageSpec:
     sessions = portfolio.sessions_of(goal.slug)
     reached = {m["title"]: m for m in achieved_milestones(goal, sessions)}
-    return PageSpec(f"goals/{goal.slug}/", "goal.html", goal.title, {
+    photos = [(s, image) for s in sessions for image in s.images]
+    return PageSpec(f"goals/{goal.slug}/", "goal.html", goal.title, description=summarize(goal.text, 160),
+                    image=_goal_picture(goal, photos), source=goal.source, context={
+        "photos": photos,
         "goal": goal, "stats": record, "sessions": sessions[::-1],
         "ladder": [(m, reached.get(m.title)) for m in sorted(goal.milestones, key=lambda m: m.level)],
         "setbacks": [s for s in sessions[::-1] if s.outcome == "setback"],
@@ -103,6 +112,13 @@ def _goal_page(portfolio: Portfolio, goal: Goal, record: dict) -> PageSpec:
         "feedback": [(s, f) for s in sessions[::-1] for f in s.feedback],
         "by_slug": {s.slug: s for s in sessions},
     })
+
+
+def _goal_picture(goal: Goal, photos: list) -> str | None:
+    """The goal's own first image, else its latest progress photo."""
+    if goal.images:
+        return goal.images[0].path
+    return photos[-1][1].path if photos else None
 
 
 def _session_pages(portfolio: Portfolio, stats: dict) -> list[PageSpec]:
@@ -119,7 +135,9 @@ def _session_pages(portfolio: Portfolio, stats: dict) -> list[PageSpec]:
                        "earlier_wins": [], "comebacks": [], "by_slug": by_slug}
             if s.outcome == "setback" and s.goal:
                 context.update(_hard_things_before(s, stats, by_slug))
-            specs.append(PageSpec(f"sessions/{s.slug}/", "session.html", s.title, context))
+            specs.append(PageSpec(f"sessions/{s.slug}/", "session.html", s.title, context,
+                                  description=summarize(s.text, 160), source=s.source,
+                                  image=s.images[0].path if s.images else None))
     return sorted(specs, key=lambda p: p.path)
 
 
@@ -182,3 +200,9 @@ def search_index(portfolio: Portfolio) -> bytes:
     docs += [{"url": f"{p.slug}/", "title": p.title, "kind": "page", "goal": "", "tags": [], "date": "",
               "text": p.text} for p in portfolio.pages.values()]
     return json.dumps(docs, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def images_of(portfolio: Portfolio) -> list:
+    """Every image an included entry shows, to be copied beside its page."""
+    entries = [*portfolio.goals.values(), *portfolio.sessions, *portfolio.pages.values()]
+    return [image for entry in entries for image in entry.images]

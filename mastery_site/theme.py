@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
+import uuid
 from pathlib import Path
 
 import jinja2
@@ -80,7 +81,7 @@ def environment(root: Path, chain: list[Path]) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.globals["url"] = url
+    env.globals.update(url=url, atom_id=atom_id)
     env.filters.update(slug=slugify, summary=summarize, datefmt=datefmt, duration=duration, measure=format_measure)
     return env
 
@@ -101,6 +102,15 @@ def url(context, path: str, absolute: bool = False) -> str:
     if absolute or context.get("absolute_links"):
         return context["site"].base_url + path
     return relative(context["page"]["path"], path)
+
+
+@jinja2.pass_context
+def atom_id(context, path: str) -> str:
+    """A permanent Atom id: the absolute URL under an absolute base_url, else a name-based UUID."""
+    base = context["site"].base_url
+    if base.startswith(("http://", "https://")):
+        return base + path
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, context['site'].title + '/' + path)}"
 
 
 def datefmt(value, style: str = "long") -> str:

@@ -14,7 +14,18 @@
     if (docs) return Promise.resolve(docs);
     return fetch(form.getAttribute("data-index"))
       .then(function (r) { return r.json(); })
+      .catch(fromScript)  // file:// forbids fetch; the same index ships as a script
       .then(function (d) { docs = d; return d; });
+  }
+
+  function fromScript() {
+    return new Promise(function (resolve, reject) {
+      var s = document.createElement("script");
+      s.src = base + "search-index.js";
+      s.onload = function () { resolve(window.MASTERY_SEARCH_INDEX); };
+      s.onerror = reject;
+      document.head.appendChild(s);
+    });
   }
 
   function score(doc, terms) {
@@ -33,9 +44,10 @@
 
   function show(query) {
     var terms = query.toLowerCase().split(/\s+/).filter(Boolean);
-    list.replaceChildren();
-    if (!terms.length) { status.textContent = ""; return; }
+    if (!terms.length) { list.replaceChildren(); status.textContent = ""; return; }
     load().then(function (all) {
+      if (query !== input.value) return;  // a newer keystroke owns the list
+      list.replaceChildren();
       var hits = all.map(function (d) { return [score(d, terms), d]; })
         .filter(function (p) { return p[0] > 0; })
         .sort(function (a, b) { return b[0] - a[0] || (b[1].date > a[1].date ? 1 : -1); })
@@ -52,6 +64,7 @@
         li.appendChild(meta);
         list.appendChild(li);
       });
+      if (window.masteryFixLinks) window.masteryFixLinks(list);
     }).catch(function () { status.textContent = "The search index could not be loaded."; });
   }
 

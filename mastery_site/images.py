@@ -1,0 +1,67 @@
+"""Images referenced from Markdown with a relative path: found, checked, copied.
+
+A session, goal or page may show `![alt](photo.jpg)` with the file next to it
+(or in its `<name>/index.md` bundle). The file is copied next to the entry's
+page and the link rewritten, so the site stays self-contained. A path that is
+absolute, URL-encoded past the content folder, or leads out of it through
+`..` or a symlink is refused: content never makes us read outside `content/`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+IMAGE_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg"}
+
+
+@dataclass(frozen=True)
+class Image:
+    source: Path  # the file on disk, inside content/
+    path: str  # its site path, e.g. "sessions/2026-07-26-first-5k/finish.jpg"
+    alt: str
+
+
+def is_local(src: str) -> bool:
+    """A relative reference to a file of the project (not a URL, an anchor or a data: URI)."""
+    parts = urlsplit(src)
+    return not (parts.scheme or parts.netloc or src.startswith(("/", "#")) or not parts.path)
+
+
+def resolve(root: Path, entry_source: str, src: str) -> tuple[Path | None, str]:
+    """The image file `src` refers to from the entry at `entry_source`, or (None, why not)."""
+    raw = unquote(urlsplit(src).path)
+    if raw.startswith("/") or "\\" in raw or "\x00" in raw:
+        return None, f'image path "{src}" must be relative to the entry'
+    content = (root / "content").resolve()
+    target = (root / entry_source).parent / raw
+    try:
+        real = target.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None, f'image "{src}" not found (looked for {target.relative_to(root).as_posix()})'
+    if not real.is_relative_to(content):
+        return None, f'image "{src}" is outside the content folder'
+    if not real.is_file():
+        return None, f'image "{src}" is not a file'
+    if real.suffix.lower() not in IMAGE_TYPES:
+        return None, f'"{src}" is not an image ({", ".join(sorted(IMAGE_TYPES))})'
+    return real, ""
+
+
+class Placer:
+    """Gives each image of one entry a unique file name in the entry's folder."""
+
+    def __init__(self, folder: str):
+        self.folder = folder
+        self.taken: dict[str, Path] = {}
+
+    def place(self, source: Path) -> str:
+        stem, suffix = source.stem, source.suffix.lower()
+        name, n = f"{stem}{suffix}", 1
+        while name in self.taken and self.taken[name] != source:
+            n += 1
+            name = f"{stem}-{n}{suffix}"
+        self.taken[name] = source
+        return posixpath.join(self.folder, name)
