@@ -20,6 +20,7 @@ from .diagnostics import BuildError, Diagnostic, Diagnostics, did_you_mean
 from .model import AUDIENCES
 from .output import OutputError
 from .scaffold import ScaffoldError, init, new_goal, new_session
+from .schema import schema
 
 COLOURS = {"error": "\033[1;31m", "warning": "\033[1;33m"}
 
@@ -89,6 +90,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--base-url", help="override base_url from mastery.yaml")
     c.add_argument("--force", action="store_true",
                    help="replace an output directory that mastery-site did not create")
+    c.add_argument("--zip", type=Path, metavar="FILE",
+                   help="write the site as a self-contained zip (e.g. a mentor edition) instead of OUT")
     c.set_defaults(run=cmd_build)
 
     c = sub.add_parser("check", help="validate only", description="Validate every file and list all problems.")
@@ -101,6 +104,11 @@ def parser() -> argparse.ArgumentParser:
     _common(c, today=True)
     c.add_argument("--json", action="store_true", help="print the model as JSON")
     c.set_defaults(run=cmd_stats)
+
+    c = sub.add_parser("schema", help="print a JSON Schema of front matter", description="Print a JSON Schema "
+                       "of goal and session front matter, for editors that validate YAML while you type.")
+    c.add_argument("kind", nargs="?", choices=("goal", "session"), help="only this kind (default: both)")
+    c.set_defaults(run=cmd_schema)
     return p
 
 
@@ -143,11 +151,14 @@ def cmd_new_session(args) -> int:
 def cmd_build(args) -> int:
     started = time.perf_counter()
     options = Options(args.audience, args.drafts, args.base_url, args.today)
-    result = build(args.dir, args.output, options, force=args.force)
+    result = build(args.dir, args.output, options, force=args.force, zip_to=args.zip)
     report(result.site.diagnostics.sorted())
     seconds = time.perf_counter() - started
-    print(f"Built {result.pages} pages ({len(result.site.portfolio.sessions)} sessions, {args.audience}) "
-          f"in {seconds:.2f} s into {result.out}/ — open {result.out / 'index.html'}")
+    what = f"{result.pages} pages ({len(result.site.portfolio.sessions)} sessions, {args.audience})"
+    if args.zip:
+        print(f"Built {what} in {seconds:.2f} s into {result.out}: unzip it and open index.html in its folder")
+    else:
+        print(f"Built {what} in {seconds:.2f} s into {result.out}/ — open {result.out / 'index.html'}")
     return 0
 
 
@@ -169,6 +180,11 @@ def cmd_stats(args) -> int:
         print(json.dumps(site.stats, indent=2, ensure_ascii=False))
     else:
         print(stats_text(site.stats))
+    return 0
+
+
+def cmd_schema(args) -> int:
+    print(json.dumps(schema(args.kind), indent=2))
     return 0
 
 

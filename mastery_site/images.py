@@ -38,13 +38,14 @@ def resolve(root: Path, entry_source: str, src: str) -> tuple[Path | None, str]:
     content = (root / "content").resolve()
     target = (root / entry_source).parent / raw
     try:
-        real = target.resolve(strict=True)
+        real = target.resolve()  # follows symlinks, so a link out of content/ is caught below
     except (OSError, RuntimeError):
-        return None, f'image "{src}" not found (looked for {target.relative_to(root).as_posix()})'
+        return None, f'image path "{src}" cannot be resolved'
     if not real.is_relative_to(content):
         return None, f'image "{src}" is outside the content folder'
     if not real.is_file():
-        return None, f'image "{src}" is not a file'
+        shown = real.relative_to(root.resolve()).as_posix() if real.is_relative_to(root.resolve()) else real
+        return None, f'image "{src}" not found (looked for {shown})'
     if real.suffix.lower() not in IMAGE_TYPES:
         return None, f'"{src}" is not an image ({", ".join(sorted(IMAGE_TYPES))})'
     return real, ""

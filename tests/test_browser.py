@@ -113,3 +113,20 @@ def test_dashboard_shows_heatmap_and_goals_above_the_fold(browser, site):
     assert heatmap["y"] + heatmap["height"] <= 800
     assert card["y"] + card["height"] <= 800
     page.screenshot(path=str(Path(os.environ.get("SCREENSHOTS", "/tmp")) / "dashboard-1280.png"))
+
+
+def test_site_browses_from_disk(browser, site):
+    """Opened with file://, links still reach pages (not folder listings) and search still works."""
+    _, out = site
+    page = browser.new_page()
+    page.goto((out / "index.html").as_uri())
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Goals").click()
+    page.wait_for_url("**/goals/index.html")
+    assert page.locator("h1").text_content() == "Goals"
+    page.get_by_role("link", name="Run 10 km in under 50 minutes").first.click()
+    page.wait_for_url("**/goals/run-10k/index.html")
+    page.goto((out / "search/index.html").as_uri())
+    page.fill("#q", "framed")
+    page.wait_for_selector("#search-results li a")
+    page.locator("#search-results li a").first.click()
+    page.wait_for_url("**/sessions/2026-11-21-framed/index.html")
