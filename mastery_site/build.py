@@ -17,8 +17,9 @@ from . import __version__
 from .aggregate import aggregate, today_of
 from .charts import Pictures
 from .config import load_config
-from .content import load, select
+from .content import Loaded, load, select
 from .diagnostics import BuildError, Diagnostics, Where
+from .images import without_location
 from .model import Portfolio
 from .output import Staging, check_output
 from .pages import PageSpec, images_of, plan, search_index
@@ -43,6 +44,7 @@ class Site:
     stats: dict
     today: dt.date | None
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    loaded: Loaded | None = None  # every entry as read, before the audience filter
 
 
 @dataclass
@@ -62,7 +64,8 @@ def load_site(root: Path, options: Options, diags: Diagnostics | None = None) ->
     if diags.errors:
         raise BuildError(diags)
     portfolio = select(loaded, options.audience, options.drafts)
-    return Site(root, portfolio, aggregate(portfolio, options.today), today_of(portfolio, options.today), diags)
+    stats = aggregate(portfolio, options.today)
+    return Site(root, portfolio, stats, today_of(portfolio, options.today), diags, loaded)
 
 
 def build(root: Path, out: Path | None = None, options: Options | None = None, force: bool = False,
@@ -88,13 +91,23 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
         staging.write("search-index.json", index)
         staging.write("search-index.js", b"window.MASTERY_SEARCH_INDEX = " + index + b";\n")
         staging.write(".nojekyll", b"")  # GitHub Pages: serve the site as it is
-        for image in images_of(site.portfolio):
-            staging.copy_file(image.source, image.path)
+        _copy_images(staging, site)
         for theme in reversed(chain):  # a child theme's assets override its parent's
             staging.copy_tree(theme / "static", "assets")
-        staging.copy_tree(root / "static")
+        for skipped in staging.copy_tree(root / "static", inside=root):
+            site.diagnostics.warning(Where(f"static/{skipped}"), "a symlink out of the project; not copied")
         staging.commit()
     return BuildResult(out, len(specs), site)
+
+
+def _copy_images(staging: Staging, site: Site) -> None:
+    """Copy every shown image; outside private builds, location data is stripped first."""
+    for image in images_of(site.portfolio):
+        stripped = without_location(image.source) if site.portfolio.audience != "private" else None
+        if stripped is None:
+            staging.copy_file(image.source, image.path)
+        else:
+            staging.write(image.path, stripped)
 
 
 def _themes(site: Site) -> list[Path]:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from . import __version__
+from .audit import audit
 from .build import Options, build, load_site
 from .config import load_config
 from .diagnostics import BuildError, Diagnostic, Diagnostics, did_you_mean
@@ -22,7 +23,7 @@ from .output import OutputError
 from .scaffold import ScaffoldError, init, new_goal, new_session
 from .schema import schema
 
-COLOURS = {"error": "\033[1;31m", "warning": "\033[1;33m"}
+COLOURS = {"error": "\033[1;31m", "warning": "\033[1;33m", "note": "\033[1;36m"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,9 +95,11 @@ def parser() -> argparse.ArgumentParser:
                    help="write the site as a self-contained zip (e.g. a mentor edition) instead of OUT")
     c.set_defaults(run=cmd_build)
 
-    c = sub.add_parser("check", help="validate only", description="Validate every file and list all problems.")
+    c = sub.add_parser("check", help="validate only", description="Validate every file and list all problems. "
+                       "With --audience, also list what that build would publish that you may not expect.")
     c.add_argument("dir", nargs="?", default=".", type=Path, help="the portfolio (default: .)")
     c.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
+    c.add_argument("--audience", choices=AUDIENCES, help="audit what a build for this audience would publish")
     c.set_defaults(run=cmd_check)
 
     c = sub.add_parser("stats", help="print the aggregate model", description="Print the figures every page "
@@ -165,6 +168,8 @@ def cmd_build(args) -> int:
 def cmd_check(args) -> int:
     diags = Diagnostics()
     site = load_site(args.dir, Options("private", drafts=True), diags)
+    if args.audience:
+        audit(args.dir, site.loaded, args.audience, diags)
     report(diags.sorted())
     problems = len(diags.warnings) if args.strict else 0
     portfolio = site.portfolio

@@ -99,6 +99,9 @@ def load(root: Path, config: Config, diags: Diagnostics) -> Loaded:
 
 def _document(root: Path, path: Path, diags: Diagnostics) -> Document | None:
     rel = path.relative_to(root).as_posix()
+    if not path.resolve().is_relative_to((root / "content").resolve()):
+        diags.error(Where(rel), "a symlink out of the content folder; not read")
+        return None
     text = decode(path.read_bytes(), rel, diags)
     return None if text is None else parse(text, rel, diags)
 

@@ -18,7 +18,7 @@ class Diagnostic:
     path: str
     line: int
     col: int
-    severity: str  # "error" or "warning"
+    severity: str  # "error", "warning", or "note" (information for the author; never fails a run)
     message: str
 
     def __str__(self) -> str:
@@ -43,6 +43,9 @@ class Diagnostics:
 
     def warning(self, where: Where, message: str) -> None:
         self.items.append(Diagnostic(where.path, where.line, where.col, "warning", message))
+
+    def note(self, where: Where, message: str) -> None:
+        self.items.append(Diagnostic(where.path, where.line, where.col, "note", message))
 
     @property
     def errors(self) -> list[Diagnostic]:

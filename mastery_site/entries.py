@@ -34,6 +34,7 @@ def _items(f: Fields, doc: Document, what: str) -> Items | None:
 def _common(f: Fields, items: Items, entry, config: Config) -> None:
     """visibility and draft, shared by every kind of entry."""
     entry.visibility = config.default_visibility
+    entry.visibility_by_default = "visibility" not in items
     if "visibility" in items:
         entry.visibility = f.choice(items["visibility"][1], "visibility", AUDIENCES) or "private"
     if "draft" in items:

@@ -20,7 +20,6 @@ from .diagnostics import Diagnostics, did_you_mean
 from .frontmatter import Document
 
 MAX_NODES = 5000  # values one front matter may expand to (alias bombs stop here)
-MAX_DEPTH = 16
 STR = "tag:yaml.org,2002:str"
 NULL = "tag:yaml.org,2002:null"
 INT = "tag:yaml.org,2002:int"

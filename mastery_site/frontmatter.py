@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 MAX_FRONT_MATTER = 64 * 1024
+MAX_ALIASES = 64  # front matter has no need for many; alias bombs need thousands
 
 
 @dataclass
@@ -86,6 +87,10 @@ def _compose(doc: Document, text: str, diags: Diagnostics) -> None:
         doc.ok = False
         return
     try:
+        if "*" in text and _aliases(text) > MAX_ALIASES:
+            diags.error(Where(doc.path, doc.fm_line, 1), f"YAML uses more than {MAX_ALIASES} aliases (*name)")
+            doc.ok = False
+            return
         doc.node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -102,3 +107,8 @@ def _compose(doc: Document, text: str, diags: Diagnostics) -> None:
     except yaml.YAMLError as exc:
         diags.error(Where(doc.path, 1, 1), f"malformed YAML: {exc}")
         doc.ok = False
+
+
+def _aliases(text: str) -> int:
+    """How many aliases the YAML uses, counted on the event stream (nothing is expanded)."""
+    return sum(1 for event in yaml.parse(text, Loader=_Loader) if isinstance(event, yaml.AliasEvent))

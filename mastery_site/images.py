@@ -9,12 +9,17 @@ absolute, URL-encoded past the content folder, or leads out of it through
 
 from __future__ import annotations
 
+import io
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from PIL import Image as Picture
+from PIL import UnidentifiedImageError
+
 IMAGE_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg"}
+GPS_IFD = 0x8825  # the EXIF pointer to the GPS tags
 
 
 @dataclass(frozen=True)
@@ -66,3 +71,29 @@ class Placer:
             name = f"{stem}-{n}{suffix}"
         self.taken[name] = source
         return posixpath.join(self.folder, name)
+
+
+def without_location(source: Path) -> bytes | None:
+    """The image re-saved without GPS data (EXIF GPS tags, XMP), or None when it has none.
+
+    Photos from phones carry where they were taken, often the author's home. Only
+    images that do are re-encoded (JPEG with its own quantisation tables, so the
+    loss is minimal); every other image is published byte for byte."""
+    try:
+        with Picture.open(source) as picture:
+            exif = picture.getexif()
+            xmp = picture.info.get("xmp") or picture.info.get("XML:com.adobe.xmp") or b""
+            xmp = xmp.encode() if isinstance(xmp, str) else xmp
+            if not (exif.get_ifd(GPS_IFD) or GPS_IFD in exif or b"GPS" in xmp):
+                return None
+            exif.pop(GPS_IFD, None)
+            options: dict = {"exif": exif.tobytes()}
+            if picture.info.get("icc_profile"):
+                options["icc_profile"] = picture.info["icc_profile"]
+            if picture.format == "JPEG":
+                options.update(quality="keep", subsampling="keep")
+            out = io.BytesIO()
+            picture.save(out, format=picture.format, **options)  # XMP is not carried over
+            return out.getvalue()
+    except (UnidentifiedImageError, OSError, ValueError):  # SVG and friends carry no EXIF
+        return None

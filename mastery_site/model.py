@@ -98,6 +98,7 @@ class Goal:
     milestones: list[Milestone] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     visibility: str = "public"
+    visibility_by_default: bool = True  # no `visibility:` key: the config's default applied
     draft: bool = False
     body: str = ""  # Markdown source
     html: str = ""  # rendered body, filled for the audience being built
@@ -128,6 +129,7 @@ class Session:
     feedback: list[Feedback] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     visibility: str = "public"
+    visibility_by_default: bool = True  # no `visibility:` key: the config's default applied
     draft: bool = False
     body: str = ""
     html: str = ""
@@ -149,6 +151,7 @@ class Page:
     title: str
     source: str
     visibility: str = "public"
+    visibility_by_default: bool = True  # no `visibility:` key: the config's default applied
     draft: bool = False
     body: str = ""
     html: str = ""

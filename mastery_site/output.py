@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 MARKER = ".mastery-site"
+SOURCES = ("content", "static", "templates", "themes", ".git", "mastery.yaml")  # never an output
 
 
 class OutputError(Exception):
@@ -20,9 +21,13 @@ class OutputError(Exception):
 
 
 def check_output(out: Path, project: Path, force: bool = False) -> None:
+    """Refuse outputs that would replace the user's files; `--force` only lifts the marker rule."""
     out, project = out.resolve(), project.resolve()
     if out == project or out in project.parents:
         raise OutputError(f"{out}: refusing to build into the project directory or one of its ancestors")
+    for name in SOURCES:
+        if out == project / name or out.is_relative_to(project / name):
+            raise OutputError(f"{out}: refusing to build into the project's {name} (it holds your sources)")
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a directory")
     if out.is_dir() and not force and not (out / MARKER).exists() and any(out.iterdir()):
@@ -44,20 +49,37 @@ class Staging:
         (self.dir / MARKER).write_text("built by mastery-site; this directory is replaced on each build\n")
         return self
 
-    def write(self, rel: str, data: bytes) -> None:
-        target = self.dir / rel
+    def _target(self, rel: str) -> Path:
+        """Where `rel` goes; never outside the staging directory, whatever a path from content says."""
+        target = Path(os.path.normpath(self.dir / rel))
+        if not target.is_relative_to(self.dir) or target == self.dir:
+            raise OutputError(f"refusing to write {rel!r}: it is outside the output directory")
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        return target
+
+    def write(self, rel: str, data: bytes) -> None:
+        self._target(rel).write_bytes(data)
 
     def copy_file(self, source: Path, rel: str) -> None:
-        target = self.dir / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
+        shutil.copyfile(source, self._target(rel))
 
-    def copy_tree(self, source: Path, rel: str = "") -> None:
-        if source.is_dir():
-            shutil.copytree(source, self.dir / rel, dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns(".*"), symlinks=False)
+    def copy_tree(self, source: Path, rel: str = "", inside: Path | None = None) -> list[str]:
+        """Copy a folder's visible files; a symlink is followed only if it stays `inside`.
+
+        Returns the skipped links, so the caller can say why a file is missing."""
+        skipped = []
+        if not source.is_dir():
+            return skipped
+        inside = (inside or source).resolve()
+        for path in sorted(source.rglob("*")):
+            relative = path.relative_to(source)
+            if any(part.startswith(".") for part in relative.parts) or path.is_dir():
+                continue
+            if not path.resolve().is_relative_to(inside):
+                skipped.append(relative.as_posix())
+                continue
+            self.copy_file(path, f"{rel}/{relative.as_posix()}" if rel else relative.as_posix())
+        return skipped
 
     def commit(self) -> None:
         old = self.out.parent / f".{self.out.name}.old-{os.getpid()}"

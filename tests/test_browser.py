@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CHROMIUM, NPM_CACHE, REPO, build_into, require
+from conftest import CHROMIUM, NPM_CACHE, REPO, build_into, require, write_tree
 
 AXE = NPM_CACHE / "node_modules/axe-core/axe.min.js"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -130,3 +130,25 @@ def test_site_browses_from_disk(browser, site):
     page.wait_for_selector("#search-results li a")
     page.locator("#search-results li a").first.click()
     page.wait_for_url("**/sessions/2026-11-21-framed/index.html")
+
+
+def test_hostile_titles_typed_into_search_never_run(browser, tmp_path):
+    """Titles with script and event handlers are shown as text by the search client."""
+    from test_safety import hostile_portfolio
+    project = hostile_portfolio(tmp_path / "p")
+    title = '<img src=x onerror=\\"window.pwned=1\\"><script>window.pwned=2</script>'
+    write_tree(project, {"content/sessions/2026-01-05-z.md": f'---\ntitle: "{title}"\n---\n'})
+    out = build_into(project, tmp_path / "out", "--audience", "private")
+    dialogs = []
+    page = browser.new_page()
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto((out / "search/index.html").as_uri())
+    for query in ("img", "script", "alert", "onerror"):
+        page.fill("#q", query)
+        page.wait_for_selector("#search-results li a")
+    page.wait_for_timeout(200)
+    assert page.evaluate("window.pwned") is None
+    assert dialogs == []
+    titles = page.locator("#search-results li a").all_text_contents()
+    assert any("onerror" in t for t in titles)  # shown, as text
+    assert page.locator("#search-results img, #search-results script, #search-results svg").count() == 0
