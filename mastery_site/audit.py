@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .content import Loaded
+from .content import Loaded, effective_visibility
 from .diagnostics import Diagnostics, Where
 from .model import visible
 
@@ -15,7 +15,8 @@ def audit(root: Path, loaded: Loaded, audience: str, diags: Diagnostics) -> None
     config = loaded.config
     entries = [*loaded.goals.values(), *(s for s, _ in loaded.sessions), *loaded.pages.values()]
     for entry in entries:
-        if entry.visibility_by_default and not entry.draft and visible(entry.visibility, audience):
+        shown = visible(effective_visibility(loaded, entry), audience)
+        if entry.visibility_by_default and not entry.draft and shown:
             diags.note(Where(entry.source), f'in the {audience} build only because default_visibility is '
                                             f'"{config.default_visibility}"; add "visibility:" to decide')
     bodies = "\n".join(entry.body for entry in entries)

@@ -10,6 +10,7 @@ import datetime as dt
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import jinja2
 
@@ -17,11 +18,11 @@ from . import __version__
 from .aggregate import aggregate, today_of
 from .charts import Pictures
 from .config import load_config
-from .content import Loaded, load, select
+from .content import FileCache, Loaded, load, select
 from .diagnostics import BuildError, Diagnostics, Where
 from .images import without_location
 from .model import Portfolio
-from .output import Staging, check_output
+from .output import Staging, check_output, static_files
 from .pages import PageSpec, images_of, plan, search_index
 from .publish import git_lastmod, source_date, write_zip
 from .theme import environment, theme_chain
@@ -48,22 +49,40 @@ class Site:
 
 
 @dataclass
+class Caches:
+    """What the dev server keeps between rebuilds; `build` uses none."""
+
+    config: str = ""
+    files: FileCache = field(default_factory=dict)
+    bodies: dict = field(default_factory=dict)
+
+
+Rendered = dict[str, tuple[tuple | None, bytes]]  # page file → (fingerprint, bytes)
+
+
+@dataclass
 class BuildResult:
     out: Path
     pages: int
     site: Site
 
 
-def load_site(root: Path, options: Options, diags: Diagnostics | None = None) -> Site:
-    """Read and validate everything; raise BuildError if any error was found."""
+def load_site(root: Path, options: Options, diags: Diagnostics | None = None, caches: Caches | None = None) -> Site:
+    """Read and validate everything; raise BuildError if any error was found.
+
+    `caches` (the dev server's) lets unchanged files skip reading and Markdown rendering."""
     diags = diags if diags is not None else Diagnostics()
     config = load_config(root, diags)
     if options.base_url:
         config.base_url = options.base_url if options.base_url.endswith("/") else options.base_url + "/"
-    loaded = load(root, config, diags)
+    if caches is not None and caches.config != repr(config):  # everything read depends on the config
+        caches.files.clear()
+        caches.bodies.clear()
+        caches.config = repr(config)
+    loaded = load(root, config, diags, caches.files if caches else None)
     if diags.errors:
         raise BuildError(diags)
-    portfolio = select(loaded, options.audience, options.drafts)
+    portfolio = select(loaded, options.audience, options.drafts, caches.bodies if caches else None)
     stats = aggregate(portfolio, options.today)
     return Site(root, portfolio, stats, today_of(portfolio, options.today), diags, loaded)
 
@@ -81,36 +100,79 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
     out = out if out is not None else root / "_site"
     check_output(out, root, force)
     site = load_site(root, options)
-    chain = _themes(site)
-    env = _environment(site, chain)
-    specs = plan(site.portfolio, site.stats, git_lastmod(root))
+    chain = themes_of(site)
+    env = environment_of(site, chain)
     with Staging(out) as staging:
-        for spec in specs:
-            staging.write(spec.file, render_page(env, site, spec))
-        index = search_index(site.portfolio)
-        staging.write("search-index.json", index)
-        staging.write("search-index.js", b"window.MASTERY_SEARCH_INDEX = " + index + b";\n")
-        staging.write(".nojekyll", b"")  # GitHub Pages: serve the site as it is
-        _copy_images(staging, site)
-        for theme in reversed(chain):  # a child theme's assets override its parent's
-            staging.copy_tree(theme / "static", "assets")
-        for skipped in staging.copy_tree(root / "static", inside=root):
-            site.diagnostics.warning(Where(f"static/{skipped}"), "a symlink out of the project; not copied")
+        pages = write_site(site, chain, env, staging)
         staging.commit()
-    return BuildResult(out, len(specs), site)
+    return BuildResult(out, pages, site)
 
 
-def _copy_images(staging: Staging, site: Site) -> None:
+class Sink(Protocol):
+    """Where a site goes: a staging directory on disk, or the dev server's memory."""
+
+    def write(self, rel: str, data: bytes) -> None: ...
+    def copy_file(self, source: Path, rel: str) -> None: ...
+
+
+def write_site(site: Site, chain: list[Path], env: jinja2.Environment, sink: Sink,
+               reuse: Rendered | None = None) -> int:
+    """Render every page and copy every asset into `sink`; returns the number of pages.
+
+    With `reuse` (the dev server's pages of the previous rebuild), a page whose inputs
+    have the same fingerprint is not rendered again; `reuse` is updated in place."""
+    specs = plan(site.portfolio, site.stats, git_lastmod(site.root))
+    scope = page_scope(site, chain) if reuse is not None else None
+    fresh: Rendered = {}
+    for spec in specs:
+        key = (scope, spec.fingerprint()) if scope is not None and spec.reusable else None
+        if key is not None and spec.file in reuse and reuse[spec.file][0] == key:
+            data = reuse[spec.file][1]
+        else:
+            data = render_page(env, site, spec)
+        sink.write(spec.file, data)
+        if reuse is not None:
+            fresh[spec.file] = (key, data)
+    if reuse is not None:
+        reuse.clear()
+        reuse.update(fresh)
+    index = search_index(site.portfolio)
+    sink.write("search-index.json", index)
+    sink.write("search-index.js", b"window.MASTERY_SEARCH_INDEX = " + index + b";\n")
+    sink.write(".nojekyll", b"")  # GitHub Pages: serve the site as it is
+    _copy_images(sink, site)
+    for theme in reversed(chain):  # a child theme's assets override its parent's
+        for rel, path in static_files(theme / "static", theme)[0]:
+            sink.copy_file(path, f"assets/{rel}")
+    files, skipped = static_files(site.root / "static", site.root)
+    for rel, path in files:
+        sink.copy_file(path, rel)
+    for rel in skipped:
+        site.diagnostics.warning(Where(f"static/{rel}"), "a symlink out of the project; not copied")
+    return len(specs)
+
+
+def page_scope(site: Site, chain: list[Path]) -> tuple:
+    """What every page may read besides its own context: config, templates, goals, free pages, today."""
+    folders = [site.root / "templates", *(theme / "templates" for theme in chain)]
+    templates = tuple((p.as_posix(), p.stat().st_mtime_ns) for folder in folders if folder.is_dir()
+                      for p in sorted(folder.rglob("*")) if p.is_file())
+    portfolio = site.portfolio
+    return (repr(portfolio.config), portfolio.audience, templates, site.today,
+            tuple(g.key for g in portfolio.goals.values()), tuple(p.key for p in portfolio.pages.values()))
+
+
+def _copy_images(sink: Sink, site: Site) -> None:
     """Copy every shown image; outside private builds, location data is stripped first."""
     for image in images_of(site.portfolio):
         stripped = without_location(image.source) if site.portfolio.audience != "private" else None
         if stripped is None:
-            staging.copy_file(image.source, image.path)
+            sink.copy_file(image.source, image.path)
         else:
-            staging.write(image.path, stripped)
+            sink.write(image.path, stripped)
 
 
-def _themes(site: Site) -> list[Path]:
+def themes_of(site: Site) -> list[Path]:
     diags = Diagnostics()
     chain = theme_chain(site.root, site.portfolio.config.theme, diags)
     if diags.errors:
@@ -118,8 +180,10 @@ def _themes(site: Site) -> list[Path]:
     return chain
 
 
-def _environment(site: Site, chain: list[Path]) -> jinja2.Environment:
-    env = environment(site.root, chain)
+def environment_of(site: Site, chain: list[Path], env: jinja2.Environment | None = None) -> jinja2.Environment:
+    """The Jinja environment with this site's globals; an `env` given is reused (its compiled
+    templates too: Jinja notices edited template files by their mtime)."""
+    env = env if env is not None else environment(site.root, chain)
     config = site.portfolio.config
     env.globals.update(
         site=config,

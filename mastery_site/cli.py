@@ -17,6 +17,7 @@ from . import __version__
 from .audit import audit
 from .build import Options, build, load_site
 from .config import load_config
+from .devserver import serve
 from .diagnostics import BuildError, Diagnostic, Diagnostics, did_you_mean
 from .model import AUDIENCES
 from .output import OutputError
@@ -108,6 +109,18 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print the model as JSON")
     c.set_defaults(run=cmd_stats)
 
+    c = sub.add_parser("serve", help="serve the site and rebuild on every change",
+                       description="Build, serve over HTTP, watch the project and reload open pages after each "
+                       "rebuild. Content errors show in the browser over the last good site.")
+    c.add_argument("dir", nargs="?", default=".", type=Path, help="the portfolio (default: .)")
+    c.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    c.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
+    c.add_argument("--audience", choices=AUDIENCES, default="private", help="edition to serve (default: private)")
+    c.add_argument("--drafts", action="store_true", help="include drafts")
+    c.add_argument("--today", type=_date, help="the date streaks count to (default: latest session)")
+    c.add_argument("--open", action="store_true", help="open the site in a browser")
+    c.set_defaults(run=cmd_serve)
+
     c = sub.add_parser("schema", help="print a JSON Schema of front matter", description="Print a JSON Schema "
                        "of goal and session front matter, for editors that validate YAML while you type.")
     c.add_argument("kind", nargs="?", choices=("goal", "session"), help="only this kind (default: both)")
@@ -186,6 +199,11 @@ def cmd_stats(args) -> int:
     else:
         print(stats_text(site.stats))
     return 0
+
+
+def cmd_serve(args) -> int:
+    options = Options(args.audience, args.drafts, None, args.today)
+    return serve(args.dir, options, args.host, args.port, args.open)
 
 
 def cmd_schema(args) -> int:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .diagnostics import Diagnostics, Where, did_you_mean
+from .diagnostics import Diagnostic, Diagnostics, Where, did_you_mean
 from .entries import Spots, read_goal, read_page, read_session
 from .fields import SLUG
 from .frontmatter import Document, decode, parse
@@ -65,36 +65,80 @@ def _session_files(folder: Path) -> list[Path]:
     return found
 
 
-def load(root: Path, config: Config, diags: Diagnostics) -> Loaded:
-    """Read and validate every goal, session and page under `root/content`."""
+@dataclass
+class FileResult:
+    """What one file yields: its entry (if usable), where its values stand, its own diagnostics."""
+
+    kind: str  # "goal", "session" or "page"
+    entry: Goal | Session | Page | None
+    spots: Spots
+    items: list[Diagnostic]
+
+
+FileCache = dict[Path, tuple[tuple, FileResult]]  # path → (stat stamp, result); valid for one config
+
+
+def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None = None) -> Loaded:
+    """Read and validate every goal, session and page under `root/content`.
+
+    With a `cache` (the dev server's), a file whose size and mtime are unchanged is
+    not read again; its entry and its diagnostics are reused."""
     loaded = Loaded(config, root)
     checker = Renderer(config.allow_html, "private")
     goal_files, session_files, page_files = source_files(root)
-    for path in goal_files:
-        doc = _document(root, path, diags)
-        if doc is not None:
-            slug = _file_slug(path.stem, doc, diags, "goal")
-            goal = read_goal(doc, slug, config, diags)
-            _check_images(root, doc, checker, diags)
-            if goal is not None:
-                loaded.goals[slug] = goal
-    for path in session_files:
-        name = path.parent.name if path.name == "index.md" else path.stem
-        doc = _document(root, path, diags)
-        if doc is not None:
-            session, spots = read_session(doc, slugify(name), _name_date(name, doc, diags), config, diags)
-            _check_images(root, doc, checker, diags)
-            if session is not None:
-                loaded.sessions.append((session, spots))
-    for path in page_files:
-        doc = _document(root, path, diags)
-        if doc is not None:
-            page = read_page(doc, _file_slug(path.stem, doc, diags, "page"), config, diags)
-            _check_images(root, doc, checker, diags)
-            if page is not None:
-                _add_page(loaded, page, doc, diags)
+    fresh: FileCache = {}
+    for kind, paths in (("goal", goal_files), ("session", session_files), ("page", page_files)):
+        for path in paths:
+            stamp = _stamp(path)
+            hit = cache.get(path) if cache is not None else None
+            result = hit[1] if hit and hit[0] == stamp else _read_file(root, path, kind, config, checker)
+            if result.entry is not None:
+                result.entry.key = (result.entry.source, stamp)
+            fresh[path] = (stamp, result)
+            diags.items.extend(result.items)
+            _add(loaded, result, diags)
+    if cache is not None:
+        cache.clear()
+        cache.update(fresh)
     _check_sessions(loaded, diags)
     return loaded
+
+
+def _stamp(path: Path) -> tuple:
+    info = path.stat()
+    return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+
+def _read_file(root: Path, path: Path, kind: str, config: Config, checker: Renderer) -> FileResult:
+    diags = Diagnostics()
+    result = FileResult(kind, None, {}, diags.items)
+    doc = _document(root, path, diags)
+    if doc is None:
+        return result
+    if kind == "goal":
+        result.entry = read_goal(doc, _file_slug(path.stem, doc, diags, "goal"), config, diags)
+    elif kind == "session":
+        name = path.parent.name if path.name == "index.md" else path.stem
+        result.entry, result.spots = read_session(doc, slugify(name), _name_date(name, doc, diags), config, diags)
+    else:
+        result.entry = read_page(doc, _file_slug(path.stem, doc, diags, "page"), config, diags)
+    _check_images(root, doc, checker, diags)
+    return result
+
+
+def _add(loaded: Loaded, result: FileResult, diags: Diagnostics) -> None:
+    entry = result.entry
+    if entry is None:
+        return
+    if result.kind == "goal":
+        loaded.goals[entry.slug] = entry
+    elif result.kind == "session":
+        loaded.sessions.append((entry, result.spots))
+    elif entry.slug in BUILT_IN_PATHS:
+        diags.error(Where(entry.source), f'the page "{entry.slug}" collides with the built-in path '
+                                         f'/{entry.slug}/; rename the file')
+    else:
+        loaded.pages[entry.slug] = entry
 
 
 def _document(root: Path, path: Path, diags: Diagnostics) -> Document | None:
@@ -133,14 +177,6 @@ def _name_date(name: str, doc: Document, diags: Diagnostics) -> dt.date | None:
         return None
 
 
-def _add_page(loaded: Loaded, page: Page, doc: Document, diags: Diagnostics) -> None:
-    if page.slug in BUILT_IN_PATHS:
-        diags.error(doc.where(), f'the page "{page.slug}" collides with the built-in path /{page.slug}/; '
-                                 'rename the file')
-        return
-    loaded.pages[page.slug] = page
-
-
 def _check_sessions(loaded: Loaded, diags: Diagnostics) -> None:
     """Cross-file rules: unique slugs and references to goals, milestones, metrics."""
     first: dict[str, str] = {}
@@ -151,8 +187,6 @@ def _check_sessions(loaded: Loaded, diags: Diagnostics) -> None:
         else:
             first[session.slug] = session.source
         _check_references(loaded.goals, session, spots, diags)
-        if session.goal in loaded.goals:  # a session is never more visible than its goal
-            session.visibility = stricter(session.visibility, loaded.goals[session.goal].visibility)
         if session.outcome == "setback" and not session.lesson:
             diags.warning(spots.get("outcome", Where(session.source)),
                           'a setback without a "lesson": what did it teach you?')
@@ -183,10 +217,18 @@ def _check_references(goals: dict[str, Goal], session: Session, spots: Spots, di
             diags.error(spots[f"metrics.{name}"], f'unknown metric "{name}" of {of}{did_you_mean(name, declared)}')
 
 
-def select(loaded: Loaded, audience: str, drafts: bool) -> Portfolio:
-    """The portfolio one audience sees; excluded entries are simply not there."""
+def effective_visibility(loaded: Loaded, entry) -> str:
+    """A session is never more visible than its goal."""
+    goal = loaded.goals.get(entry.goal) if isinstance(entry, Session) and entry.goal else None
+    return stricter(entry.visibility, goal.visibility) if goal else entry.visibility
+
+
+def select(loaded: Loaded, audience: str, drafts: bool, memo: dict | None = None) -> Portfolio:
+    """The portfolio one audience sees; excluded entries are simply not there.
+
+    `memo` (the dev server's) keeps rendered bodies of unchanged files between rebuilds."""
     def shown(entry) -> bool:
-        return visible(entry.visibility, audience) and (drafts or not entry.draft)
+        return visible(effective_visibility(loaded, entry), audience) and (drafts or not entry.draft)
 
     renderer = Renderer(loaded.config.allow_html, audience)
     goals = {slug: g for slug, g in sorted(loaded.goals.items()) if shown(g)}
@@ -196,8 +238,14 @@ def select(loaded: Loaded, audience: str, drafts: bool) -> Portfolio:
     for folder, entry in [*((f"goals/{g.slug}", g) for g in goals.values()),
                           *((f"sessions/{s.slug}", s) for s in sessions),
                           *((p.slug, p) for p in pages.values())]:
+        key = (entry.key, folder)
+        if memo is not None and key in memo:
+            entry.html, entry.text, entry.images = memo[key]
+            continue
         rendered = renderer.render(entry.body, _image_placer(loaded.root, entry, folder))
         entry.html, entry.text = rendered.html, rendered.text
+        if memo is not None:
+            memo[key] = (entry.html, entry.text, entry.images)
     return Portfolio(loaded.config, audience, goals, sessions, pages)
 
 

@@ -99,6 +99,7 @@ class Goal:
     tags: list[str] = field(default_factory=list)
     visibility: str = "public"
     visibility_by_default: bool = True  # no `visibility:` key: the config's default applied
+    key: tuple = ()  # identifies the file version this entry was read from (for incremental rebuilds)
     draft: bool = False
     body: str = ""  # Markdown source
     html: str = ""  # rendered body, filled for the audience being built
@@ -130,6 +131,7 @@ class Session:
     tags: list[str] = field(default_factory=list)
     visibility: str = "public"
     visibility_by_default: bool = True  # no `visibility:` key: the config's default applied
+    key: tuple = ()  # identifies the file version this entry was read from (for incremental rebuilds)
     draft: bool = False
     body: str = ""
     html: str = ""
@@ -152,6 +154,7 @@ class Page:
     source: str
     visibility: str = "public"
     visibility_by_default: bool = True  # no `visibility:` key: the config's default applied
+    key: tuple = ()  # identifies the file version this entry was read from (for incremental rebuilds)
     draft: bool = False
     body: str = ""
     html: str = ""

@@ -63,24 +63,6 @@ class Staging:
     def copy_file(self, source: Path, rel: str) -> None:
         shutil.copyfile(source, self._target(rel))
 
-    def copy_tree(self, source: Path, rel: str = "", inside: Path | None = None) -> list[str]:
-        """Copy a folder's visible files; a symlink is followed only if it stays `inside`.
-
-        Returns the skipped links, so the caller can say why a file is missing."""
-        skipped = []
-        if not source.is_dir():
-            return skipped
-        inside = (inside or source).resolve()
-        for path in sorted(source.rglob("*")):
-            relative = path.relative_to(source)
-            if any(part.startswith(".") for part in relative.parts) or path.is_dir():
-                continue
-            if not path.resolve().is_relative_to(inside):
-                skipped.append(relative.as_posix())
-                continue
-            self.copy_file(path, f"{rel}/{relative.as_posix()}" if rel else relative.as_posix())
-        return skipped
-
     def commit(self) -> None:
         old = self.out.parent / f".{self.out.name}.old-{os.getpid()}"
         if self.out.exists():
@@ -92,3 +74,20 @@ class Staging:
     def __exit__(self, exc_type, exc, tb) -> None:
         if self.dir.exists():  # not committed: the build failed
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def static_files(source: Path, inside: Path) -> tuple[list[tuple[str, Path]], list[str]]:
+    """The visible files under `source` as (relative path, file), and the symlinks that lead
+    out of `inside` (skipped: content never makes us read outside the project)."""
+    files: list[tuple[str, Path]] = []
+    skipped: list[str] = []
+    if not source.is_dir():
+        return files, skipped
+    inside = inside.resolve()
+    for path in sorted(source.rglob("*")):
+        rel = path.relative_to(source)
+        if any(part.startswith(".") for part in rel.parts) or path.is_dir():
+            continue
+        (files.append((rel.as_posix(), path)) if path.resolve().is_relative_to(inside)
+         else skipped.append(rel.as_posix()))
+    return files, skipped

@@ -7,13 +7,14 @@ written as its `index.html`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from .aggregate import achieved_milestones
 from .markup import slugify, summarize
-from .model import Goal, Portfolio, Session
+from .model import Goal, Page, Portfolio, Session
 
 FEED_ENTRIES = 50
 RECENT = 8
@@ -31,8 +32,30 @@ class PageSpec:
     source: str | None = None  # the content file behind the page (for lastmod)
 
     @property
+    def reusable(self) -> bool:
+        """Whether the page reads nothing but its context (and the page scope), so a page with an
+        unchanged fingerprint can be reused; pages of site-wide figures are always rendered."""
+        return self.template in ("session.html", "goal.html", "timeline.html", "tag.html", "page.html")
+
+    def fingerprint(self) -> tuple:
+        return (self.template, self.title, self.description, self.image, fingerprint(self.context))
+
+    @property
     def file(self) -> str:
         return self.path + "index.html" if self.path.endswith("/") or not self.path else self.path
+
+
+def fingerprint(value):
+    """A comparable summary of a page's inputs: entries by the file version they came from."""
+    if isinstance(value, Goal | Session | Page):
+        return value.key
+    if isinstance(value, dict):
+        return tuple((k, fingerprint(v)) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return tuple(fingerprint(v) for v in value)
+    if dataclasses.is_dataclass(value):
+        return (type(value).__name__, fingerprint(vars(value)))
+    return value
 
 
 @dataclass
@@ -102,15 +125,15 @@ def _goal_page(portfolio: Portfolio, goal: Goal, record: dict) -> PageSpec:
     sessions = portfolio.sessions_of(goal.slug)
     reached = {m["title"]: m for m in achieved_milestones(goal, sessions)}
     photos = [(s, image) for s in sessions for image in s.images]
+    by_slug = {s.slug: s for s in sessions}
     return PageSpec(f"goals/{goal.slug}/", "goal.html", goal.title, description=summarize(goal.text, 160),
                     image=_goal_picture(goal, photos), source=goal.source, context={
         "photos": photos,
         "goal": goal, "stats": record, "sessions": sessions[::-1],
         "ladder": [(m, reached.get(m.title)) for m in sorted(goal.milestones, key=lambda m: m.level)],
         "setbacks": [s for s in sessions[::-1] if s.outcome == "setback"],
-        "comebacks": {c["setback"]: c for c in record["comebacks"]},
+        "comebacks": {c["setback"]: {**c, "success": by_slug[c["success"]]} for c in record["comebacks"]},
         "feedback": [(s, f) for s in sessions[::-1] for f in s.feedback],
-        "by_slug": {s.slug: s for s in sessions},
     })
 
 
@@ -132,7 +155,7 @@ def _session_pages(portfolio: Portfolio, stats: dict) -> list[PageSpec]:
             context = {"entry": s, "goal": portfolio.goals.get(s.goal) if s.goal else None,
                        "previous": group[i - 1] if i > 0 else None,
                        "next": group[i + 1] if i + 1 < len(group) else None,
-                       "earlier_wins": [], "comebacks": [], "by_slug": by_slug}
+                       "earlier_wins": [], "comebacks": []}
             if s.outcome == "setback" and s.goal:
                 context.update(_hard_things_before(s, stats, by_slug))
             specs.append(PageSpec(f"sessions/{s.slug}/", "session.html", s.title, context,
@@ -148,7 +171,8 @@ def _hard_things_before(setback: Session, stats: dict, by_slug: dict[str, Sessio
     return {
         "earlier_wins": [w for w in stats["wins"]
                          if w["goal"] == setback.goal and w["date"] <= day and w["session"] != setback.slug],
-        "comebacks": [c for c in record["comebacks"] if by_slug[c["success"]].sort_key < setback.sort_key],
+        "comebacks": [{"setback": by_slug[c["setback"]], "success": by_slug[c["success"]], "days": c["days"]}
+                      for c in record["comebacks"] if by_slug[c["success"]].sort_key < setback.sort_key],
     }
 
 
