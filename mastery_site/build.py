@@ -153,12 +153,12 @@ def write_site(site: Site, chain: list[Path], env: jinja2.Environment, sink: Sin
 
 
 def page_scope(site: Site, chain: list[Path]) -> tuple:
-    """What every page may read besides its own context: config, templates, goals, free pages, today."""
+    """What every page may read besides its own context: config, templates, goals and free pages."""
     folders = [site.root / "templates", *(theme / "templates" for theme in chain)]
     templates = tuple((p.as_posix(), p.stat().st_mtime_ns) for folder in folders if folder.is_dir()
                       for p in sorted(folder.rglob("*")) if p.is_file())
     portfolio = site.portfolio
-    return (repr(portfolio.config), portfolio.audience, templates, site.today,
+    return (repr(portfolio.config), portfolio.audience, templates,
             tuple(g.key for g in portfolio.goals.values()), tuple(p.key for p in portfolio.pages.values()))
 
 

@@ -12,7 +12,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .aggregate import achieved_milestones
+from .aggregate import achieved_milestones, today_of
 from .markup import slugify, summarize
 from .model import Goal, Page, Portfolio, Session
 
@@ -77,7 +77,7 @@ def plan(portfolio: Portfolio, stats: dict, lastmod: dict | None = None) -> list
     specs.append(PageSpec("goals/", "goals.html", "Goals",
                           {"cards": [(g, goal_stats[g.slug]) for g in portfolio.goals.values()]}))
     for goal in portfolio.goals.values():
-        specs.append(_goal_page(portfolio, goal, goal_stats[goal.slug]))
+        specs.append(_goal_page(portfolio, goal, goal_stats[goal.slug], today_of(portfolio, None)))
         specs.append(PageSpec(f"goals/{goal.slug}/feed.xml", "feed.xml", goal.title,
                               {"entries": portfolio.sessions_of(goal.slug)[::-1][:FEED_ENTRIES],
                                "feed_goal": goal}, listed=False))
@@ -121,14 +121,15 @@ def _timeline(newest: list[Session], per_page: int) -> list[PageSpec]:
     ]
 
 
-def _goal_page(portfolio: Portfolio, goal: Goal, record: dict) -> PageSpec:
+def _goal_page(portfolio: Portfolio, goal: Goal, record: dict, today) -> PageSpec:
+    """`today` is in the context because the goal's heatmap ends there (it keys page reuse)."""
     sessions = portfolio.sessions_of(goal.slug)
     reached = {m["title"]: m for m in achieved_milestones(goal, sessions)}
     photos = [(s, image) for s in sessions for image in s.images]
     by_slug = {s.slug: s for s in sessions}
     return PageSpec(f"goals/{goal.slug}/", "goal.html", goal.title, description=summarize(goal.text, 160),
                     image=_goal_picture(goal, photos), source=goal.source, context={
-        "photos": photos,
+        "photos": photos, "today": today,
         "goal": goal, "stats": record, "sessions": sessions[::-1],
         "ladder": [(m, reached.get(m.title)) for m in sorted(goal.milestones, key=lambda m: m.level)],
         "setbacks": [s for s in sessions[::-1] if s.outcome == "setback"],

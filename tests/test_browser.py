@@ -152,3 +152,34 @@ def test_hostile_titles_typed_into_search_never_run(browser, tmp_path):
     titles = page.locator("#search-results li a").all_text_contents()
     assert any("onerror" in t for t in titles)  # shown, as text
     assert page.locator("#search-results img, #search-results script, #search-results svg").count() == 0
+
+
+def test_live_reload_and_error_overlay_in_the_browser(browser, tmp_path):
+    """A page open in Chromium reloads by itself after an edit, keeps its scroll position,
+    shows the error overlay while the content is broken and clears it after the fix."""
+    import shutil
+
+    from test_serve import SESSION, DevServer, edit
+    project = tmp_path / "p"
+    shutil.copytree(REPO / "content", project / "content")
+    shutil.copy(REPO / "mastery.yaml", project / "mastery.yaml")
+    dev = DevServer(project)
+    try:
+        page = browser.new_page(viewport={"width": 800, "height": 400})
+        page.goto(dev.url + "goals/run-10k/")
+        page.evaluate("window.scrollTo(0, 900)")
+        page.evaluate("window.notReloaded = true")
+        page.wait_for_timeout(300)  # the event stream is connected
+        edit(project, 'title: "Run 10 km in under 50 minutes"', 'title: "Run 10 km, sub 50"',
+             "content/goals/run-10k.md")
+        page.wait_for_function("document.querySelector('h1').textContent === 'Run 10 km, sub 50'", timeout=15000)
+        assert page.evaluate("window.notReloaded") is None  # a real reload, by itself
+        assert abs(page.evaluate("window.scrollY") - 900) < 5
+        edit(project, "difficulty: 2", "difficulty: 9")
+        page.wait_for_selector("#mastery-overlay", timeout=15000)
+        assert "difficulty must be" in page.locator("#mastery-overlay").text_content()
+        assert page.locator("h1").text_content() == "Run 10 km, sub 50"  # the last good page stays
+        edit(project, "difficulty: 9", "difficulty: 2", SESSION)
+        page.wait_for_selector("#mastery-overlay", state="detached", timeout=15000)
+    finally:
+        dev.stop()

@@ -1,0 +1,191 @@
+"""`mastery-site serve` for real: a subprocess on a free port, edits on disk, HTTP and SSE."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, site_files
+from mastery_site.build import Options, build
+from mastery_site.rebuild import Engine
+
+SESSION = "content/sessions/2026/2026-11-21-framed.md"
+
+
+class DevServer:
+    """`mastery-site serve DIR --port 0` in a subprocess, with its output collected."""
+
+    def __init__(self, root: Path, *args: str):
+        self.process = subprocess.Popen([sys.executable, "-m", "mastery_site", "serve", str(root), "--port", "0",
+                                         *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        while True:
+            line = self.process.stdout.readline()
+            assert line, "server exited: " + "".join(self.lines)
+            self.lines.append(line)
+            if line.startswith("Serving"):
+                self.url = re.search(r"(http://\S+/)", line)[1]
+                break
+        import threading
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self):
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(self.url + path.lstrip("/"), timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def wait_for(self, path: str, predicate, timeout: float = 15) -> tuple[float, str]:
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            _, body = self.get(path)
+            if predicate(body):
+                return time.monotonic() - start, body
+            time.sleep(0.02)
+        raise AssertionError(f"{path} never matched; server said:\n{''.join(self.lines[-20:])}")
+
+    def rebuilds(self) -> int:
+        return sum(1 for line in self.lines if line.startswith(("rebuilt:", "1 error", "2 error")))
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def project(tmp_path):
+    root = tmp_path / "p"
+    shutil.copytree(REPO / "content", root / "content")
+    shutil.copy(REPO / "mastery.yaml", root / "mastery.yaml")
+    return root
+
+
+@pytest.fixture
+def server(project):
+    dev = DevServer(project)
+    yield dev
+    if dev.process.poll() is None:
+        dev.stop()
+
+
+def edit(project: Path, old: str, new: str, rel: str = SESSION) -> None:
+    path = project / rel
+    text = path.read_text()
+    assert old in text, f"{old!r} is not in {rel}"
+    path.write_text(text.replace(old, new))
+
+
+def test_an_edit_is_served_without_a_restart(server, project):
+    status, body = server.get("/sessions/2026-11-21-framed/")
+    assert status == 200 and "<h1>Framed it</h1>" in body
+    edit(project, 'title: "Framed it"', 'title: "Framed it, finally"')
+    seconds, _ = server.wait_for("/sessions/2026-11-21-framed/", lambda b: "<h1>Framed it, finally</h1>" in b)
+    print(f"edit to served: {seconds * 1000:.0f} ms")
+    _, timeline = server.get("/timeline/")
+    assert "Framed it, finally" in timeline
+
+
+def test_a_burst_of_writes_causes_few_rebuilds(server, project):
+    before = server.rebuilds()
+    path = project / SESSION
+    text = path.read_text()
+    for i in range(200):
+        path.write_text(text.replace("Simple oak frame", f"Simple oak frame {i}"))
+    server.wait_for("/sessions/2026-11-21-framed/", lambda b: "Simple oak frame 199" in b)
+    time.sleep(0.5)
+    assert 1 <= server.rebuilds() - before <= 5
+
+
+def test_broken_content_shows_an_overlay_and_keeps_the_last_good_site(server, project):
+    edit(project, "difficulty: 2", "difficulty: 9")
+    _, body = server.wait_for("/sessions/2026-11-21-framed/", lambda b: "difficulty must be" in b)
+    state = json.loads(re.search(r"var state = (\{.*?\}), key", body)[1])
+    assert state["errors"] == [f'{SESSION}:4:13: error: difficulty must be a whole number from 1 to 5, got "9"']
+    assert "<h1>Framed it</h1>" in body  # the last good page, under the overlay
+    assert any("difficulty must be" in line for line in server.lines)  # the terminal says the same
+    edit(project, "difficulty: 9", "difficulty: 2")
+    server.wait_for("/sessions/2026-11-21-framed/", lambda b: '"errors": []' in b)
+    assert server.process.poll() is None
+
+
+@pytest.mark.parametrize("raw", ["/../mastery.yaml", "/%2e%2e/%2e%2e/etc/passwd", "/sessions/..%2f..%2fmastery.yaml",
+                                 "/..\\mastery.yaml", "/content/goals/run-10k.md", "/%00"])
+def test_requests_outside_the_site_get_404(server, raw):
+    host, port = server.url.removeprefix("http://").rstrip("/").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    connection.request("GET", raw)
+    response = connection.getresponse()
+    body = response.read()
+    assert response.status == 404
+    assert b"timezone: Europe/Lisbon" not in body and b"started: 2026-06-03" not in body and b"root:" not in body
+
+
+def test_only_get_and_head(server):
+    request = urllib.request.Request(server.url, data=b"x", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request, timeout=5)
+    assert error.value.code == 405
+    head = urllib.request.urlopen(urllib.request.Request(server.url, method="HEAD"), timeout=5)
+    assert head.status == 200 and head.read() == b""
+
+
+def test_events_stream_announces_rebuilds(server, project):
+    host, port = server.url.removeprefix("http://").rstrip("/").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.request("GET", "/__mastery/events")
+    response = connection.getresponse()
+    assert response.getheader("Content-Type") == "text/event-stream"
+    assert response.fp.readline() == b"retry: 500\n"
+    edit(project, "Simple oak frame", "A simple oak frame")
+    line = b""
+    while not line.startswith(b"data: "):
+        line = response.fp.readline()
+    assert json.loads(line[6:])["errors"] == []
+
+
+def test_ctrl_c_stops_cleanly(project):
+    dev = DevServer(project)
+    assert dev.stop() == 0
+    time.sleep(0.2)
+    assert "Stopped.\n" in dev.lines
+
+
+def test_serve_and_build_produce_identical_pages_also_after_edits(project, tmp_path):
+    options = Options("private")
+    engine = Engine(project, options)
+    assert engine.rebuild().ok
+
+    def same_as_build() -> None:
+        out = tmp_path / f"build-{engine.state.site}"
+        build(project, out, options)
+        built = site_files(out)
+        served = {k: (v.read_bytes() if isinstance(v, Path) else v) for k, v in engine.state.files.items()}
+        assert served == {k: v for k, v in built.items() if k != ".mastery-site"}
+
+    same_as_build()
+    edit(project, 'title: "Framed it"', 'title: "Framed"')
+    edit(project, "Two weeks of cycling", "Three weeks of cycling", "content/sessions/2026/2026-06-28-shin-splints.md")
+    (project / "content/sessions/2026/2026-11-10-new.md").write_text(
+        "---\ntitle: Brand new\ngoal: run-10k\noutcome: setback\nlesson: Sleep\n---\nNew.\n")
+    outcome = engine.rebuild()
+    assert outcome.ok and outcome.rendered < outcome.pages
+    same_as_build()
+    edit(project, 'title: "Run 10 km in under 50 minutes"', 'title: "Run 10 km fast"', "content/goals/run-10k.md")
+    assert engine.rebuild().ok
+    same_as_build()
