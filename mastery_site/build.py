@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 import jinja2
+from jinja2 import meta
 
 from . import __version__
 from .aggregate import aggregate, today_of
@@ -55,6 +56,7 @@ class Caches:
     config: str = ""
     files: FileCache = field(default_factory=dict)
     bodies: dict = field(default_factory=dict)
+    search: dict = field(default_factory=dict)
 
 
 Rendered = dict[str, tuple[tuple | None, bytes]]  # page file → (fingerprint, bytes)
@@ -116,16 +118,17 @@ class Sink(Protocol):
 
 
 def write_site(site: Site, chain: list[Path], env: jinja2.Environment, sink: Sink,
-               reuse: Rendered | None = None) -> int:
+               reuse: Rendered | None = None, caches: Caches | None = None) -> int:
     """Render every page and copy every asset into `sink`; returns the number of pages.
 
     With `reuse` (the dev server's pages of the previous rebuild), a page whose inputs
     have the same fingerprint is not rendered again; `reuse` is updated in place."""
     specs = plan(site.portfolio, site.stats, git_lastmod(site.root))
     scope = page_scope(site, chain) if reuse is not None else None
+    volatile = volatile_templates(env, scope) if reuse is not None else set()
     fresh: Rendered = {}
     for spec in specs:
-        key = (scope, spec.fingerprint()) if scope is not None and spec.reusable else None
+        key = (scope, spec.fingerprint()) if scope is not None and spec.template not in volatile else None
         if key is not None and spec.file in reuse and reuse[spec.file][0] == key:
             data = reuse[spec.file][1]
         else:
@@ -136,7 +139,7 @@ def write_site(site: Site, chain: list[Path], env: jinja2.Environment, sink: Sin
     if reuse is not None:
         reuse.clear()
         reuse.update(fresh)
-    index = search_index(site.portfolio)
+    index = search_index(site.portfolio, caches.search if caches else None)
     sink.write("search-index.json", index)
     sink.write("search-index.js", b"window.MASTERY_SEARCH_INDEX = " + index + b";\n")
     sink.write(".nojekyll", b"")  # GitHub Pages: serve the site as it is
@@ -150,6 +153,39 @@ def write_site(site: Site, chain: list[Path], env: jinja2.Environment, sink: Sin
     for rel in skipped:
         site.diagnostics.warning(Where(f"static/{rel}"), "a symlink out of the project; not copied")
     return len(specs)
+
+
+SITE_WIDE = {"stats", "today"}  # globals whose value changes with almost any edit
+
+
+def volatile_templates(env: jinja2.Environment, scope: tuple) -> set[str]:
+    """Templates that read site-wide figures (directly or through what they extend, include or
+    import): their pages are rendered on every rebuild. Every other page is fully described by
+    its context and the page scope. Found from the templates' source, so custom themes are right too."""
+    cached = getattr(env, "_mastery_volatile", None)
+    if cached is not None and cached[0] == scope:
+        return cached[1]
+    names = env.list_templates()
+    bare = jinja2.Environment(loader=env.loader)  # meta hides names that are globals of its environment
+    bare.filters, bare.tests = env.filters, env.tests
+    reads: dict[str, tuple[set[str], list[str]]] = {}
+    for name in names:
+        try:
+            ast = bare.parse(env.loader.get_source(env, name)[0])
+            used = [t for t in meta.find_referenced_templates(ast) if t]
+            reads[name] = (meta.find_undeclared_variables(ast), used)
+        except jinja2.TemplateError:  # reported when a page renders with it; meanwhile never reuse
+            reads[name] = (set(SITE_WIDE), [])
+
+    def volatile(name: str, seen: frozenset = frozenset()) -> bool:
+        if name not in reads or name in seen:
+            return False
+        variables, used = reads[name]
+        return bool(variables & SITE_WIDE) or any(volatile(t, seen | {name}) for t in used)
+
+    result = {name for name in names if volatile(name)}
+    env._mastery_volatile = (scope, result)
+    return result
 
 
 def page_scope(site: Site, chain: list[Path]) -> tuple:

@@ -9,6 +9,7 @@ it drops never reaches the model.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -42,26 +43,35 @@ class Loaded:
 def source_files(root: Path) -> tuple[list[Path], list[Path], list[Path]]:
     """(goal files, session files, page files), each sorted for stable output."""
     content = root / "content"
-    goals = sorted(p for p in (content / "goals").glob("*.md") if _wanted(p))
-    pages = sorted(p for p in (content / "pages").glob("*.md") if _wanted(p))
+    goals = sorted(_markdown_in(content / "goals"))
+    pages = sorted(_markdown_in(content / "pages"))
     return goals, sorted(_session_files(content / "sessions")), pages
 
 
-def _wanted(path: Path) -> bool:
+def _wanted(name: str) -> bool:
     """Skip hidden files and editors' temporary files."""
-    name = path.name
-    return path.is_file() and not name.startswith((".", "#", "~")) and not name.endswith("~")
+    return name.endswith(".md") and not name.startswith((".", "#", "~"))
+
+
+def _markdown_in(folder: Path) -> list[Path]:
+    try:
+        with os.scandir(folder) as entries:  # DirEntry knows file from folder without a stat
+            return [Path(e.path) for e in entries if _wanted(e.name) and e.is_file()]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def _session_files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
         return []
-    if (folder / "index.md").is_file():  # a bundle: the folder is the session
+    if any(e.name == "index.md" and e.is_file() for e in entries):  # a bundle: the folder is the session
         return [folder / "index.md"]
-    found = [p for p in folder.glob("*.md") if _wanted(p)]
-    for sub in folder.iterdir():
-        if sub.is_dir() and not sub.name.startswith("."):
-            found.extend(_session_files(sub))
+    found = [Path(e.path) for e in entries if _wanted(e.name) and e.is_file()]
+    for e in entries:
+        if e.is_dir() and not e.name.startswith("."):
+            found.extend(_session_files(Path(e.path)))
     return found
 
 
@@ -152,6 +162,8 @@ def _document(root: Path, path: Path, diags: Diagnostics) -> Document | None:
 
 def _check_images(root: Path, doc: Document, checker: Renderer, diags: Diagnostics) -> None:
     """Every local image an entry shows must exist inside content/ (any audience may need it)."""
+    if "![" not in doc.body:  # no image syntax: skip the Markdown parse
+        return
     for src, line, col in checker.image_refs(doc.body):
         if is_local(src):
             found, why = resolve(root, doc.path, src)

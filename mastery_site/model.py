@@ -171,6 +171,12 @@ class Portfolio:
     goals: dict[str, Goal]
     sessions: list[Session]
     pages: dict[str, Page]
+    _by_goal: dict[str | None, list[Session]] | None = field(default=None, repr=False, compare=False)
 
     def sessions_of(self, goal: str) -> list[Session]:
-        return [s for s in self.sessions if s.goal == goal]
+        """The goal's sessions, oldest first (indexed once: pages and charts ask often)."""
+        if self._by_goal is None:
+            self._by_goal = {}
+            for s in self.sessions:
+                self._by_goal.setdefault(s.goal, []).append(s)
+        return self._by_goal.get(goal, [])

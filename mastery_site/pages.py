@@ -18,6 +18,7 @@ from .model import Goal, Page, Portfolio, Session
 
 FEED_ENTRIES = 50
 RECENT = 8
+HARD_THINGS = 8  # earlier wins shown on a setback's page
 
 
 @dataclass
@@ -31,12 +32,6 @@ class PageSpec:
     image: str | None = None  # site path of the page's picture for link previews
     source: str | None = None  # the content file behind the page (for lastmod)
 
-    @property
-    def reusable(self) -> bool:
-        """Whether the page reads nothing but its context (and the page scope), so a page with an
-        unchanged fingerprint can be reused; pages of site-wide figures are always rendered."""
-        return self.template in ("session.html", "goal.html", "timeline.html", "tag.html", "page.html")
-
     def fingerprint(self) -> tuple:
         return (self.template, self.title, self.description, self.image, fingerprint(self.context))
 
@@ -47,15 +42,21 @@ class PageSpec:
 
 def fingerprint(value):
     """A comparable summary of a page's inputs: entries by the file version they came from."""
-    if isinstance(value, Goal | Session | Page):
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return tuple((k, v if type(v) in _PLAIN else fingerprint(v)) for k, v in value.items())
+    if kind is list or kind is tuple:
+        return tuple(v if type(v) in _PLAIN else fingerprint(v) for v in value)
+    if kind is Session or kind is Goal or kind is Page:
         return value.key
-    if isinstance(value, dict):
-        return tuple((k, fingerprint(v)) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return tuple(fingerprint(v) for v in value)
     if dataclasses.is_dataclass(value):
-        return (type(value).__name__, fingerprint(vars(value)))
+        return (kind.__name__, fingerprint(vars(value)))
     return value
+
+
+_PLAIN = {str, int, float, bool, type(None)}
 
 
 @dataclass
@@ -76,8 +77,9 @@ def plan(portfolio: Portfolio, stats: dict, lastmod: dict | None = None) -> list
     specs += _timeline(newest, portfolio.config.per_page)
     specs.append(PageSpec("goals/", "goals.html", "Goals",
                           {"cards": [(g, goal_stats[g.slug]) for g in portfolio.goals.values()]}))
+    today = today_of(portfolio, None)
     for goal in portfolio.goals.values():
-        specs.append(_goal_page(portfolio, goal, goal_stats[goal.slug], today_of(portfolio, None)))
+        specs.append(_goal_page(portfolio, goal, goal_stats[goal.slug], today))
         specs.append(PageSpec(f"goals/{goal.slug}/feed.xml", "feed.xml", goal.title,
                               {"entries": portfolio.sessions_of(goal.slug)[::-1][:FEED_ENTRIES],
                                "feed_goal": goal}, listed=False))
@@ -130,7 +132,7 @@ def _goal_page(portfolio: Portfolio, goal: Goal, record: dict, today) -> PageSpe
     return PageSpec(f"goals/{goal.slug}/", "goal.html", goal.title, description=summarize(goal.text, 160),
                     image=_goal_picture(goal, photos), source=goal.source, context={
         "photos": photos, "today": today,
-        "goal": goal, "stats": record, "sessions": sessions[::-1],
+        "goal": goal, "record": record, "sessions": sessions[::-1],
         "ladder": [(m, reached.get(m.title)) for m in sorted(goal.milestones, key=lambda m: m.level)],
         "setbacks": [s for s in sessions[::-1] if s.outcome == "setback"],
         "comebacks": {c["setback"]: {**c, "success": by_slug[c["success"]]} for c in record["comebacks"]},
@@ -150,30 +152,43 @@ def _session_pages(portfolio: Portfolio, stats: dict) -> list[PageSpec]:
     for s in portfolio.sessions:
         by_goal[s.goal].append(s)
     by_slug = {s.slug: s for s in portfolio.sessions}
+    wins_by_goal: dict[str, list[dict]] = defaultdict(list)
+    for win in stats["wins"]:
+        wins_by_goal[win["goal"]].append(win)
+    comebacks = {g["slug"]: g["comebacks"] for g in stats["goals"]}
     specs = []
     for group in by_goal.values():
         for i, s in enumerate(group):
             context = {"entry": s, "goal": portfolio.goals.get(s.goal) if s.goal else None,
                        "previous": group[i - 1] if i > 0 else None,
                        "next": group[i + 1] if i + 1 < len(group) else None,
-                       "earlier_wins": [], "comebacks": []}
+                       "earlier_wins": [], "comebacks": [], "comeback_count": 0}
             if s.outcome == "setback" and s.goal:
-                context.update(_hard_things_before(s, stats, by_slug))
+                context.update(_hard_things_before(s, wins_by_goal[s.goal], comebacks[s.goal], by_slug))
             specs.append(PageSpec(f"sessions/{s.slug}/", "session.html", s.title, context,
                                   description=summarize(s.text, 160), source=s.source,
                                   image=s.images[0].path if s.images else None))
     return sorted(specs, key=lambda p: p.path)
 
 
-def _hard_things_before(setback: Session, stats: dict, by_slug: dict[str, Session]) -> dict:
-    """Earlier wins and comebacks on the setback's goal: "you have done hard things before"."""
+def _hard_things_before(setback: Session, wins: list[dict], comebacks: list[dict],
+                        by_slug: dict[str, Session]) -> dict:
+    """Earlier wins and comebacks on the setback's goal: "you have done hard things before".
+
+    Only what the page shows (the latest few) goes into its context, which keeps it small."""
     day = setback.day.isoformat()
-    record = next(g for g in stats["goals"] if g["slug"] == setback.goal)
+    earlier = []
+    for win in wins:  # newest first
+        if win["date"] <= day and win["session"] != setback.slug:
+            earlier.append(win)
+            if len(earlier) == HARD_THINGS:
+                break
+    before = [c for c in comebacks if by_slug[c["success"]].sort_key < setback.sort_key]
     return {
-        "earlier_wins": [w for w in stats["wins"]
-                         if w["goal"] == setback.goal and w["date"] <= day and w["session"] != setback.slug],
+        "earlier_wins": earlier,
         "comebacks": [{"setback": by_slug[c["setback"]], "success": by_slug[c["success"]], "days": c["days"]}
-                      for c in record["comebacks"] if by_slug[c["success"]].sort_key < setback.sort_key],
+                      for c in before[-HARD_THINGS // 2:]],
+        "comeback_count": len(before),
     }
 
 
@@ -215,16 +230,36 @@ def _feedback_by_person(portfolio: Portfolio) -> list[tuple[str, str, list[tuple
     return [(person, role, notes) for (person, role), notes in sorted(people.items())]
 
 
-def search_index(portfolio: Portfolio) -> bytes:
-    """Titles, tags, goal and body text of every included session, goal and page."""
-    docs = [{"url": f"goals/{g.slug}/", "title": g.title, "kind": "goal", "goal": g.title,
-             "tags": g.tags, "date": g.started.isoformat(), "text": g.text} for g in portfolio.goals.values()]
-    docs += [{"url": f"sessions/{s.slug}/", "title": s.title, "kind": "session",
-              "goal": portfolio.goals[s.goal].title if s.goal else "", "tags": s.tags,
-              "date": s.day.isoformat(), "text": s.text} for s in reversed(portfolio.sessions)]
-    docs += [{"url": f"{p.slug}/", "title": p.title, "kind": "page", "goal": "", "tags": [], "date": "",
-              "text": p.text} for p in portfolio.pages.values()]
-    return json.dumps(docs, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+def search_index(portfolio: Portfolio, memo: dict | None = None) -> bytes:
+    """Titles, tags, goal and body text of every included session, goal and page.
+
+    `memo` (the dev server's) keeps each entry's JSON between rebuilds."""
+    entries = [*portfolio.goals.values(), *reversed(portfolio.sessions), *portfolio.pages.values()]
+    fresh = {}
+    parts = []
+    for entry in entries:
+        goal = portfolio.goals[entry.goal].title if isinstance(entry, Session) and entry.goal else ""
+        key = (entry.key, goal)
+        part = memo.get(key) if memo is not None and entry.key else None
+        if part is None:
+            part = json.dumps(_search_doc(entry, goal), ensure_ascii=False, separators=(",", ":"))
+        fresh[key] = part
+        parts.append(part)
+    if memo is not None:
+        memo.clear()
+        memo.update(fresh)
+    return ("[" + ",".join(parts) + "]").encode("utf-8")
+
+
+def _search_doc(entry: Goal | Session | Page, goal: str) -> dict:
+    if isinstance(entry, Goal):
+        return {"url": f"goals/{entry.slug}/", "title": entry.title, "kind": "goal", "goal": entry.title,
+                "tags": entry.tags, "date": entry.started.isoformat(), "text": entry.text}
+    if isinstance(entry, Session):
+        return {"url": f"sessions/{entry.slug}/", "title": entry.title, "kind": "session", "goal": goal,
+                "tags": entry.tags, "date": entry.day.isoformat(), "text": entry.text}
+    return {"url": f"{entry.slug}/", "title": entry.title, "kind": "page", "goal": "", "tags": [], "date": "",
+            "text": entry.text}
 
 
 def images_of(portfolio: Portfolio) -> list:

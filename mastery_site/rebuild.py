@@ -83,7 +83,7 @@ class Engine:
             self.env = environment_of(site, chain, self.env)
             sink = MemorySink()
             before = {path: entry[0] for path, entry in self.rendered.items()}
-            pages = write_site(site, chain, self.env, sink, self.rendered)
+            pages = write_site(site, chain, self.env, sink, self.rendered, self.caches)
         except BuildError as exc:
             self._publish(None, exc.diagnostics.sorted())
             return Outcome(False, timings={"total": time.perf_counter() - started})

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Edit-to-served latency of `mastery-site serve`: edit one session 20 times, and time
+each edit from the write until the server returns the new text over HTTP.
+
+    benchmarks/serve_latency.py PORTFOLIO [--edits 20]
+
+Prints the median and worst latency and the median rebuild breakdown the server
+reported (load = read, validate, aggregate; render = plan, templates, write to memory).
+The portfolio is copied to a temporary folder first; the original is never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("portfolio", type=Path)
+    ap.add_argument("--edits", type=int, default=20)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "p"
+        shutil.copytree(args.portfolio / "content", root / "content")
+        if (args.portfolio / "mastery.yaml").is_file():
+            shutil.copy(args.portfolio / "mastery.yaml", root / "mastery.yaml")
+        print(run(root, args.edits))
+
+
+def run(root: Path, edits: int) -> str:
+    session = max(p for p in (root / "content/sessions").rglob("*.md")  # the newest public entry: the everyday edit
+                  if not re.search(r"^(draft|visibility):", p.read_text(), re.M))
+    slug = session.stem if session.name != "index.md" else session.parent.name
+    server = subprocess.Popen([sys.executable, "-m", "mastery_site", "serve", str(root), "--port", "0",
+                               "--audience", "public"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    lines: list[str] = []
+    url = None
+    for line in server.stdout:
+        lines.append(line)
+        if line.startswith("Serving"):
+            url = re.search(r"(http://\S+/)", line)[1]
+            break
+    threading.Thread(target=lambda: lines.extend(server.stdout), daemon=True).start()
+    page = f"{url}sessions/{slug}/"
+    original = session.read_text()
+    latencies = []
+    try:
+        for i in range(edits):
+            marker = f"edit-marker-{i}"
+            start = time.perf_counter()
+            session.write_text(original.replace("\n---\n", f"\n---\n{marker}\n\n", 1))
+            while marker not in urllib.request.urlopen(page).read().decode():
+                time.sleep(0.002)
+            latencies.append(time.perf_counter() - start)
+            time.sleep(0.2)  # let the rebuild finish reporting before the next edit
+    finally:
+        server.terminate()
+        server.wait()
+    first = next(line for line in lines if line.startswith("rebuilt:"))
+    breakdown = [line for line in lines if line.startswith("rebuilt:")][1:]
+    load = statistics.median(float(re.search(r"load (\d+) ms", b)[1]) for b in breakdown)
+    render = statistics.median(float(re.search(r"render and write (\d+) ms", b)[1]) for b in breakdown)
+    rendered = statistics.median(int(re.search(r"rebuilt: (\d+) of", b)[1]) for b in breakdown)
+    return (f"{root}: first build: {first.strip()}\n"
+            f"edit to served over {edits} edits: median {statistics.median(latencies) * 1000:.0f} ms, "
+            f"worst {max(latencies) * 1000:.0f} ms\n"
+            f"rebuild (median): load {load:.0f} ms, render and write {render:.0f} ms, {rendered:.0f} pages rendered")
+
+
+if __name__ == "__main__":
+    main()
