@@ -87,6 +87,10 @@ class Engine:
         except BuildError as exc:
             self._publish(None, exc.diagnostics.sorted())
             return Outcome(False, timings={"total": time.perf_counter() - started})
+        except Exception as exc:  # a bug of ours must not stop the server: show it like content errors
+            where = Diagnostic("mastery-site", 1, 1, "error", f"internal error, please report it: {exc!r}")
+            self._publish(None, [where])
+            return Outcome(False, timings={"total": time.perf_counter() - started})
         done = time.perf_counter()
         rendered = sum(1 for path, entry in self.rendered.items() if entry[0] is None or before.get(path) != entry[0])
         self._publish(sink.files, site.diagnostics.sorted())

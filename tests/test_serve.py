@@ -189,3 +189,16 @@ def test_serve_and_build_produce_identical_pages_also_after_edits(project, tmp_p
     edit(project, 'title: "Run 10 km in under 50 minutes"', 'title: "Run 10 km fast"', "content/goals/run-10k.md")
     assert engine.rebuild().ok
     same_as_build()
+
+
+def test_warns_loudly_when_a_private_edition_is_bound_to_the_network(project):
+    dev = DevServer(project, "--host", "0.0.0.0")
+    try:
+        assert any(line.startswith("WARNING: serving the private edition on 0.0.0.0") for line in dev.lines)
+    finally:
+        dev.stop()
+    quiet = DevServer(project, "--audience", "public", "--host", "0.0.0.0")
+    try:
+        assert not any("WARNING" in line for line in quiet.lines)
+    finally:
+        quiet.stop()
