@@ -20,13 +20,15 @@ from .aggregate import aggregate, today_of
 from .charts import Pictures
 from .config import load_config
 from .content import FileCache, Loaded, load, select
-from .diagnostics import BuildError, Diagnostics, Where
+from .diagnostics import BuildError, Diagnostic, Diagnostics, Where
 from .images import without_location
 from .model import Portfolio
-from .output import Staging, check_output, static_files
+from .output import Staging, check_output, recorded_inputs, static_files
 from .pages import PageSpec, images_of, plan, search_index
-from .publish import git_lastmod, source_date, write_zip
-from .theme import environment, theme_chain
+from .parallel import MIN_ITEMS, pmap
+from .progress import Progress
+from .publish import git_lastmod, inputs_digest, source_date, write_zip
+from .theme import BUILT_IN_THEMES, environment, theme_chain
 
 
 @dataclass
@@ -35,6 +37,8 @@ class Options:
     drafts: bool = False
     base_url: str | None = None
     today: dt.date | None = None
+    jobs: int = 1  # processes for reading, Markdown and templates
+    progress: Progress = field(default_factory=lambda: Progress(enabled=False), repr=False, compare=False)
 
 
 @dataclass
@@ -66,7 +70,7 @@ Rendered = dict[str, tuple[tuple | None, bytes]]  # page file → (fingerprint, 
 class BuildResult:
     out: Path
     pages: int
-    site: Site
+    site: Site | None  # None when the site was up to date and nothing was built
 
 
 def load_site(root: Path, options: Options, diags: Diagnostics | None = None, caches: Caches | None = None) -> Site:
@@ -81,18 +85,23 @@ def load_site(root: Path, options: Options, diags: Diagnostics | None = None, ca
         caches.files.clear()
         caches.bodies.clear()
         caches.config = repr(config)
-    loaded = load(root, config, diags, caches.files if caches else None)
+    options.progress.phase("reading and checking the content")
+    loaded = load(root, config, diags, caches.files if caches else None, options.jobs)
     if diags.errors:
         raise BuildError(diags)
-    portfolio = select(loaded, options.audience, options.drafts, caches.bodies if caches else None)
+    options.progress.phase("rendering Markdown")
+    portfolio = select(loaded, options.audience, options.drafts, caches.bodies if caches else None, options.jobs)
     stats = aggregate(portfolio, options.today)
     return Site(root, portfolio, stats, today_of(portfolio, options.today), diags, loaded)
 
 
 def build(root: Path, out: Path | None = None, options: Options | None = None, force: bool = False,
-          zip_to: Path | None = None) -> BuildResult:
+          zip_to: Path | None = None, fresh: bool = False) -> BuildResult:
     """Build the site into `out` (default `root/_site`), replacing it atomically; or, with
-    `zip_to`, into a zip file only (the site in `out` is left alone)."""
+    `zip_to`, into a zip file only (the site in `out` is left alone).
+
+    When nothing the site is built from changed since the build in `out`, nothing is
+    done (a "no-op rebuild"); `fresh` builds anyway."""
     options = options or Options()
     if zip_to is not None:
         with tempfile.TemporaryDirectory() as tmp:
@@ -101,12 +110,19 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
         return BuildResult(zip_to, result.pages, result.site)
     out = out if out is not None else root / "_site"
     check_output(out, root, force)
+    settings = (__version__, options.audience, options.drafts, options.base_url, options.today)
+    inputs = inputs_digest(root, settings, [BUILT_IN_THEMES])
+    if not fresh and recorded_inputs(out) == inputs:
+        return BuildResult(out, 0, None)
     site = load_site(root, options)
     chain = themes_of(site)
     env = environment_of(site, chain)
-    with Staging(out) as staging:
-        pages = write_site(site, chain, env, staging)
-        staging.commit()
+    options.progress.phase("rendering pages")
+    with Staging(out, inputs) as staging:
+        pages = write_site(site, chain, env, staging, jobs=options.jobs)
+        options.progress.phase("swapping the new site in")
+        staging.commit(pages)
+    options.progress.done()
     return BuildResult(out, pages, site)
 
 
@@ -118,27 +134,63 @@ class Sink(Protocol):
 
 
 def write_site(site: Site, chain: list[Path], env: jinja2.Environment, sink: Sink,
-               reuse: Rendered | None = None, caches: Caches | None = None) -> int:
+               reuse: Rendered | None = None, caches: Caches | None = None, jobs: int = 1) -> int:
     """Render every page and copy every asset into `sink`; returns the number of pages.
 
     With `reuse` (the dev server's pages of the previous rebuild), a page whose inputs
-    have the same fingerprint is not rendered again; `reuse` is updated in place."""
+    have the same fingerprint is not rendered again; `reuse` is updated in place.
+    Without it, pages are rendered in `jobs` processes, each writing its share."""
     specs = plan(site.portfolio, site.stats, git_lastmod(site.root))
-    scope = page_scope(site, chain) if reuse is not None else None
-    volatile = volatile_templates(env, scope) if reuse is not None else set()
+    if reuse is None:
+        _render_pages(site, env, specs, sink, jobs)
+    else:
+        _render_reusing(site, chain, env, specs, sink, reuse)
+    _write_assets(site, chain, sink, caches)
+    return len(specs)
+
+
+def _render_pages(site: Site, env: jinja2.Environment, specs: list[PageSpec], sink: Sink, jobs: int) -> None:
+    """Interleaved shares (neighbouring pages cost alike), one task per share."""
+    shares = max(1, jobs) * 8
+    chunks = [range(start, len(specs), shares) for start in range(min(shares, len(specs)))]
+    jobs = jobs if len(specs) >= MIN_ITEMS else 1
+    errors = [d for found in pmap(_render_chunk, chunks, jobs, (site, env, specs, sink), min_items=1) for d in found]
+    if errors:
+        diags = Diagnostics()
+        diags.items.extend(errors)
+        raise BuildError(diags)
+
+
+def _render_chunk(shared: tuple, indices: range) -> list[Diagnostic]:
+    """Render and write some pages (in a worker process); errors come back as diagnostics."""
+    site, env, specs, sink = shared
+    try:
+        for i in indices:
+            sink.write(specs[i].file, render_page(env, site, specs[i]))
+    except BuildError as exc:
+        return exc.diagnostics.items
+    return []
+
+
+def _render_reusing(site: Site, chain: list[Path], env: jinja2.Environment, specs: list[PageSpec], sink: Sink,
+                    reuse: Rendered) -> None:
+    """Render the pages whose fingerprint changed; take the others from `reuse`."""
+    scope = page_scope(site, chain)
+    volatile = volatile_templates(env, scope)
     fresh: Rendered = {}
     for spec in specs:
-        key = (scope, spec.fingerprint()) if scope is not None and spec.template not in volatile else None
+        key = (scope, spec.fingerprint()) if spec.template not in volatile else None
         if key is not None and spec.file in reuse and reuse[spec.file][0] == key:
             data = reuse[spec.file][1]
         else:
             data = render_page(env, site, spec)
         sink.write(spec.file, data)
-        if reuse is not None:
-            fresh[spec.file] = (key, data)
-    if reuse is not None:
-        reuse.clear()
-        reuse.update(fresh)
+        fresh[spec.file] = (key, data)
+    reuse.clear()
+    reuse.update(fresh)
+
+
+def _write_assets(site: Site, chain: list[Path], sink: Sink, caches: Caches | None) -> None:
     index = search_index(site.portfolio, caches.search if caches else None)
     sink.write("search-index.json", index)
     sink.write("search-index.js", b"window.MASTERY_SEARCH_INDEX = " + index + b";\n")
@@ -152,7 +204,6 @@ def write_site(site: Site, chain: list[Path], env: jinja2.Environment, sink: Sin
         sink.copy_file(path, rel)
     for rel in skipped:
         site.diagnostics.warning(Where(f"static/{rel}"), "a symlink out of the project; not copied")
-    return len(specs)
 
 
 SITE_WIDE = {"stats", "today"}  # globals whose value changes with almost any edit

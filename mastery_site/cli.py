@@ -21,6 +21,8 @@ from .devserver import serve
 from .diagnostics import BuildError, Diagnostic, Diagnostics, did_you_mean
 from .model import AUDIENCES
 from .output import OutputError
+from .parallel import default_jobs
+from .progress import Progress
 from .scaffold import ScaffoldError, init, new_goal, new_session
 from .schema import schema
 
@@ -92,6 +94,10 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--base-url", help="override base_url from mastery.yaml")
     c.add_argument("--force", action="store_true",
                    help="replace an output directory that mastery-site did not create")
+    c.add_argument("--no-cache", action="store_true",
+                   help="build even when nothing changed since the last build in OUT")
+    c.add_argument("-j", "--jobs", type=int, default=default_jobs(),
+                   help=f"processes to use (default: the number of cores, here {default_jobs()})")
     c.add_argument("--zip", type=Path, metavar="FILE",
                    help="write the site as a self-contained zip (e.g. a mentor edition) instead of OUT")
     c.set_defaults(run=cmd_build)
@@ -166,10 +172,14 @@ def cmd_new_session(args) -> int:
 
 def cmd_build(args) -> int:
     started = time.perf_counter()
-    options = Options(args.audience, args.drafts, args.base_url, args.today)
-    result = build(args.dir, args.output, options, force=args.force, zip_to=args.zip)
-    report(result.site.diagnostics.sorted())
+    options = Options(args.audience, args.drafts, args.base_url, args.today, max(1, args.jobs), Progress())
+    result = build(args.dir, args.output, options, force=args.force, zip_to=args.zip, fresh=args.no_cache)
     seconds = time.perf_counter() - started
+    if result.site is None:
+        print(f"Up to date: nothing changed since the last build in {result.out}/ ({seconds:.2f} s; "
+              "--no-cache to build anyway)")
+        return 0
+    report(result.site.diagnostics.sorted())
     what = f"{result.pages} pages ({len(result.site.portfolio.sessions)} sessions, {args.audience})"
     if args.zip:
         print(f"Built {what} in {seconds:.2f} s into {result.out}: unzip it and open index.html in its folder")

@@ -9,6 +9,7 @@ it drops never reaches the model.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import posixpath
 import re
@@ -22,6 +23,7 @@ from .frontmatter import Document, decode, parse
 from .images import Image, Placer, is_local, resolve
 from .markup import Renderer, slugify
 from .model import Config, Goal, Page, Portfolio, Session, stricter, visible
+from .parallel import pmap
 
 BUILT_IN_PATHS = {"timeline", "goals", "sessions", "areas", "tags", "wins", "lessons", "feedback", "search",
                   "assets", "feed.xml", "sitemap.xml", "robots.txt", "404.html", "search-index.json",
@@ -88,30 +90,38 @@ class FileResult:
 FileCache = dict[Path, tuple[tuple, FileResult]]  # path → (stat stamp, result); valid for one config
 
 
-def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None = None) -> Loaded:
+def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None = None, jobs: int = 1) -> Loaded:
     """Read and validate every goal, session and page under `root/content`.
 
     With a `cache` (the dev server's), a file whose size and mtime are unchanged is
-    not read again; its entry and its diagnostics are reused."""
+    not read again; its entry and its diagnostics are reused. Files to read are read
+    in `jobs` processes."""
     loaded = Loaded(config, root)
-    checker = Renderer(config.allow_html, "private")
     goal_files, session_files, page_files = source_files(root)
+    files = [(kind, path, _stamp(path)) for kind, paths in (("goal", goal_files), ("session", session_files),
+                                                            ("page", page_files)) for path in paths]
+    cached = cache or {}
+    todo = [(kind, path) for kind, path, stamp in files if cached.get(path, (None,))[0] != stamp]
+    read = dict(zip((path for _, path in todo), pmap(_read_task, todo, jobs, (root, config)), strict=True))
     fresh: FileCache = {}
-    for kind, paths in (("goal", goal_files), ("session", session_files), ("page", page_files)):
-        for path in paths:
-            stamp = _stamp(path)
-            hit = cache.get(path) if cache is not None else None
-            result = hit[1] if hit and hit[0] == stamp else _read_file(root, path, kind, config, checker)
-            if result.entry is not None:
-                result.entry.key = (result.entry.source, stamp)
-            fresh[path] = (stamp, result)
-            diags.items.extend(result.items)
-            _add(loaded, result, diags)
+    for _, path, stamp in files:
+        result = read[path] if path in read else cached[path][1]
+        if result.entry is not None:
+            result.entry.key = (result.entry.source, stamp)
+        fresh[path] = (stamp, result)
+        diags.items.extend(result.items)
+        _add(loaded, result, diags)
     if cache is not None:
         cache.clear()
         cache.update(fresh)
     _check_sessions(loaded, diags)
     return loaded
+
+
+def _read_task(shared: tuple[Path, Config], task: tuple[str, Path]) -> FileResult:
+    root, config = shared
+    kind, path = task
+    return _read_file(root, path, kind, config, renderer_for(config.allow_html, "private"))
 
 
 def _stamp(path: Path) -> tuple:
@@ -235,45 +245,60 @@ def effective_visibility(loaded: Loaded, entry) -> str:
     return stricter(entry.visibility, goal.visibility) if goal else entry.visibility
 
 
-def select(loaded: Loaded, audience: str, drafts: bool, memo: dict | None = None) -> Portfolio:
+def select(loaded: Loaded, audience: str, drafts: bool, memo: dict | None = None, jobs: int = 1) -> Portfolio:
     """The portfolio one audience sees; excluded entries are simply not there.
 
-    `memo` (the dev server's) keeps rendered bodies of unchanged files between rebuilds."""
+    `memo` (the dev server's) keeps rendered bodies of unchanged files between rebuilds;
+    bodies to render are rendered in `jobs` processes."""
     def shown(entry) -> bool:
         return visible(effective_visibility(loaded, entry), audience) and (drafts or not entry.draft)
 
-    renderer = Renderer(loaded.config.allow_html, audience)
     goals = {slug: g for slug, g in sorted(loaded.goals.items()) if shown(g)}
     sessions = sorted((s for s, _ in loaded.sessions if shown(s) and (s.goal is None or s.goal in goals)),
                       key=lambda s: s.sort_key)
     pages = {slug: p for slug, p in sorted(loaded.pages.items()) if shown(p)}
-    for folder, entry in [*((f"goals/{g.slug}", g) for g in goals.values()),
-                          *((f"sessions/{s.slug}", s) for s in sessions),
-                          *((p.slug, p) for p in pages.values())]:
+    entries = [*((f"goals/{g.slug}", g) for g in goals.values()), *((f"sessions/{s.slug}", s) for s in sessions),
+               *((p.slug, p) for p in pages.values())]
+    memo = memo if memo is not None else {}
+    todo = [(entry.source, entry.body, folder) for folder, entry in entries if (entry.key, folder) not in memo]
+    shared = (loaded.root, loaded.config.allow_html, audience)
+    rendered = dict(zip(((source, folder) for source, _, folder in todo), pmap(_render_task, todo, jobs, shared),
+                        strict=True))
+    for folder, entry in entries:
         key = (entry.key, folder)
-        if memo is not None and key in memo:
-            entry.html, entry.text, entry.images = memo[key]
-            continue
-        rendered = renderer.render(entry.body, _image_placer(loaded.root, entry, folder))
-        entry.html, entry.text = rendered.html, rendered.text
-        if memo is not None:
-            memo[key] = (entry.html, entry.text, entry.images)
+        if key not in memo:
+            memo[key] = rendered[(entry.source, folder)]
+        entry.html, entry.text, entry.images = memo[key]
     return Portfolio(loaded.config, audience, goals, sessions, pages)
 
 
-def _image_placer(root: Path, entry, folder: str):
-    """Rewrites an entry's local images to files copied beside its page, and records them."""
+def _render_task(shared: tuple[Path, bool, str], task: tuple[str, str, str]) -> tuple[str, str, list[Image]]:
+    root, allow_html, audience = shared
+    source, body, folder = task
+    return render_body(renderer_for(allow_html, audience), root, source, body, folder)
+
+
+@functools.lru_cache(maxsize=4)
+def renderer_for(allow_html: bool, audience: str) -> Renderer:
+    """One parser per process and options: building markdown-it costs more than a short page."""
+    return Renderer(allow_html, audience)
+
+
+def render_body(renderer: Renderer, root: Path, source: str, body: str, folder: str) -> tuple[str, str, list[Image]]:
+    """(html, text, images) of one entry's body: local images are placed beside its page."""
     placer = Placer(folder)
-    entry.images = []
+    images: list[Image] = []
 
     def rewrite(src: str, alt: str) -> str:
         if not is_local(src):
             return src
-        found, _ = resolve(root, entry.source, src)
+        found, _ = resolve(root, source, src)
         if found is None:  # reported by `load`; never reached in a build without errors
             return src
         image = Image(found, placer.place(found), alt)
-        if image not in entry.images:
-            entry.images.append(image)
+        if image not in images:
+            images.append(image)
         return posixpath.basename(image.path)
-    return rewrite
+
+    rendered = renderer.render(body, rewrite)
+    return rendered.html, rendered.text, images

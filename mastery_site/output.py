@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 MARKER = ".mastery-site"
@@ -35,18 +36,36 @@ def check_output(out: Path, project: Path, force: bool = False) -> None:
                           "(choose another -o, empty it, or pass --force)")
 
 
-class Staging:
-    """A directory next to `out` that becomes `out` on `commit()`."""
+MARKER_TEXT = "built by mastery-site; this directory is replaced on each build\ninputs: {}\n"
+LARGE = 2000  # pages: an old site this big is removed in the background after the swap
 
-    def __init__(self, out: Path):
+
+def recorded_inputs(out: Path) -> str | None:
+    """The inputs digest the site in `out` was built from (see `Staging`), if any."""
+    try:
+        text = (out / MARKER).read_text()
+    except OSError:
+        return None
+    return next((line[8:] for line in text.splitlines() if line.startswith("inputs: ")), None)
+
+
+class Staging:
+    """A directory next to `out` that becomes `out` on `commit()`.
+
+    Its marker file records the digest of the inputs it was built from, so an
+    unchanged project can be recognised without building."""
+
+    def __init__(self, out: Path, inputs: str = ""):
         self.out = out.resolve()
         self.dir = self.out.parent / f".{self.out.name}.staging-{os.getpid()}"
+        self.inputs = inputs
 
     def __enter__(self) -> Staging:
-        if self.dir.exists():
-            shutil.rmtree(self.dir)
+        for stale in self.out.parent.glob(f".{self.out.name}.*-[0-9]*"):  # left by an interrupted build
+            if stale.name.rsplit("-", 1)[0].endswith((".staging", ".old")):
+                shutil.rmtree(stale, ignore_errors=True)
         self.dir.mkdir(parents=True)
-        (self.dir / MARKER).write_text("built by mastery-site; this directory is replaced on each build\n")
+        (self.dir / MARKER).write_text(MARKER_TEXT.format(self.inputs))
         return self
 
     def _target(self, rel: str) -> Path:
@@ -63,12 +82,19 @@ class Staging:
     def copy_file(self, source: Path, rel: str) -> None:
         shutil.copyfile(source, self._target(rel))
 
-    def commit(self) -> None:
+    def commit(self, pages: int = 0) -> None:
+        """Swap the finished site in. A large old site is deleted by a detached `rm`, off the
+        build's critical path (an interrupted removal is finished by the next build)."""
         old = self.out.parent / f".{self.out.name}.old-{os.getpid()}"
         if self.out.exists():
             self.out.rename(old)
         self.dir.rename(self.out)
-        if old.exists():
+        if not old.exists():
+            return
+        if pages > LARGE and shutil.which("rm"):
+            subprocess.Popen(["rm", "-rf", "--", str(old)], start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        else:
             shutil.rmtree(old)
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -5,6 +5,7 @@ SOURCE_DATE_EPOCH (never the clock), and deterministic zip files.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import subprocess
 import zipfile
@@ -20,6 +21,34 @@ def source_date() -> dt.datetime:
     except ValueError:
         seconds = 0
     return dt.datetime.fromtimestamp(max(seconds, 0), dt.UTC)
+
+
+SOURCES = ("content", "static", "templates", "themes")
+
+
+def inputs_digest(root: Path, settings: tuple, extra: list[Path]) -> str:
+    """A digest of everything a build reads: every source file's path, size and mtime, the
+    settings (version, options, SOURCE_DATE_EPOCH) and the git commit (for lastmod)."""
+    digest = hashlib.sha256(repr((settings, os.environ.get("SOURCE_DATE_EPOCH"), _git_head(root))).encode())
+    for folder in [*(root / name for name in SOURCES), *extra]:
+        for top, dirs, files in os.walk(folder):
+            dirs.sort()
+            for name in sorted(files):
+                path = os.path.join(top, name)
+                info = os.stat(path)
+                digest.update(f"{path}\0{info.st_mtime_ns}\0{info.st_size}\n".encode())
+    config = root / "mastery.yaml"
+    if config.is_file():
+        digest.update(f"{config.stat().st_mtime_ns}\0{config.read_bytes()!r}".encode())
+    return digest.hexdigest()
+
+
+def _git_head(root: Path) -> str:
+    try:
+        return subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
 
 
 def git_lastmod(root: Path) -> dict[str, dt.date]:

@@ -120,3 +120,36 @@ def test_stats_json_is_the_model(cli):
 def test_python_dash_m(tmp_path):
     result = subprocess.run([sys.executable, "-m", "mastery_site", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("mastery-site ")
+
+
+def test_second_build_of_an_unchanged_project_builds_nothing(cli, tmp_path):
+    cli("init", tmp_path)
+    assert cli("build", tmp_path).code == 0
+    marker = (tmp_path / "_site/.mastery-site").read_text()
+    again = cli("build", tmp_path)
+    assert again.code == 0 and again.out.startswith("Up to date")
+    (tmp_path / "content/pages/about.md").write_text("---\ntitle: About me\n---\n")
+    changed = cli("build", tmp_path)
+    assert changed.out.startswith("Built") and "About me" in (tmp_path / "_site/about/index.html").read_text()
+    assert (tmp_path / "_site/.mastery-site").read_text() != marker
+    assert cli("build", tmp_path, "--no-cache").out.startswith("Built")
+    assert cli("build", tmp_path, "--audience", "mentor").out.startswith("Built")  # options are inputs too
+
+
+def test_progress_line_only_on_terminals_after_a_second(tmp_path):
+    import io
+
+    from mastery_site.progress import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+    quiet, shown = Terminal(), Terminal()
+    Progress(quiet, delay=60).phase("reading")
+    progress = Progress(shown, delay=0)
+    progress.phase("rendering pages")
+    progress.done()
+    assert quiet.getvalue() == "" and "rendering pages" in shown.getvalue()
+    piped = io.StringIO()
+    Progress(piped, delay=0).phase("reading")
+    assert piped.getvalue() == ""

@@ -1,0 +1,43 @@
+"""Spreading the CPU-bound parts of a build (YAML, Markdown, templates) over processes.
+
+Processes are forked, so what every task needs (the environment, the model, the
+plan) is shared by inheritance, not pickled; only each task's small argument and
+its result cross the process boundary. Small sites stay in one process, where
+starting workers would cost more than it saves.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+MIN_ITEMS = 400  # below this, one process is faster
+
+
+def default_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+_shared: Any = None
+
+
+def pmap(func: Callable[[Any, Any], Any], items: Sequence, jobs: int, shared: Any = None,
+         min_items: int = MIN_ITEMS) -> list:
+    """`[func(shared, item) for item in items]`, in `jobs` forked processes when it pays."""
+    if jobs <= 1 or len(items) < min_items or "fork" not in multiprocessing.get_all_start_methods():
+        return [func(shared, item) for item in items]
+    global _shared
+    _shared = shared
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            chunk = max(1, len(items) // (jobs * 8))
+            return pool.map(_call, [(func, item) for item in items], chunksize=chunk)
+    finally:
+        _shared = None
+
+
+def _call(task: tuple[Callable, Any]) -> Any:
+    func, item = task
+    return func(_shared, item)
