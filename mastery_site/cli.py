@@ -212,7 +212,7 @@ def cmd_stats(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    options = Options(args.audience, args.drafts, None, args.today)
+    options = Options(args.audience, args.drafts, None, args.today, default_jobs())
     return serve(args.dir, options, args.host, args.port, args.open)
 
 

@@ -174,7 +174,8 @@ def serve(root: Path, options: Options, host: str, port: int, open_browser: bool
     if host not in ("127.0.0.1", "localhost", "::1") and options.audience != "public":
         print(f"WARNING: serving the {options.audience} edition on {host}: anyone who can reach this address "
               "can read it. Use --host 127.0.0.1 or --audience public.", file=sys.stderr)
-    first = engine.rebuild()
+    first = engine.rebuild()  # the only rebuild that may fork workers: no thread is running yet
+    engine.options.jobs = 1
     report(first, engine.state, out)
     handler = type("BoundHandler", (Handler,), {"engine": engine})
     server = ThreadingHTTPServer((host, port), handler)

@@ -85,8 +85,22 @@ class Feedback:
     action: str = ""
 
 
+@dataclass(kw_only=True)
+class Entry:
+    """What goals, sessions and free pages share: who may see them, and their body."""
+
+    visibility: str = "public"
+    visibility_by_default: bool = True  # no `visibility:` key: the config's default applied
+    key: tuple = ()  # identifies the file version this entry was read from (for incremental rebuilds)
+    draft: bool = False
+    body: str = ""  # Markdown source
+    html: str = ""  # rendered body, filled for the audience being built
+    text: str = ""  # the rendered body as plain text, for summaries and search
+    images: list[Image] = field(default_factory=list)
+
+
 @dataclass
-class Goal:
+class Goal(Entry):
     slug: str
     title: str
     area: str
@@ -97,21 +111,13 @@ class Goal:
     metrics: list[Metric] = field(default_factory=list)
     milestones: list[Milestone] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
-    visibility: str = "public"
-    visibility_by_default: bool = True  # no `visibility:` key: the config's default applied
-    key: tuple = ()  # identifies the file version this entry was read from (for incremental rebuilds)
-    draft: bool = False
-    body: str = ""  # Markdown source
-    html: str = ""  # rendered body, filled for the audience being built
-    text: str = ""
-    images: list[Image] = field(default_factory=list)
 
     def metric(self, name: str) -> Metric | None:
         return next((m for m in self.metrics if m.name == name), None)
 
 
 @dataclass
-class Session:
+class Session(Entry):
     slug: str
     title: str
     when: dt.datetime  # aware, in the portfolio's timezone; midnight when only a date was given
@@ -129,14 +135,6 @@ class Session:
     lesson: str | None = None
     feedback: list[Feedback] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
-    visibility: str = "public"
-    visibility_by_default: bool = True  # no `visibility:` key: the config's default applied
-    key: tuple = ()  # identifies the file version this entry was read from (for incremental rebuilds)
-    draft: bool = False
-    body: str = ""
-    html: str = ""
-    text: str = ""  # the rendered body as plain text, for summaries and search
-    images: list[Image] = field(default_factory=list)
 
     @property
     def day(self) -> dt.date:
@@ -148,18 +146,10 @@ class Session:
 
 
 @dataclass
-class Page:
+class Page(Entry):
     slug: str
     title: str
     source: str
-    visibility: str = "public"
-    visibility_by_default: bool = True  # no `visibility:` key: the config's default applied
-    key: tuple = ()  # identifies the file version this entry was read from (for incremental rebuilds)
-    draft: bool = False
-    body: str = ""
-    html: str = ""
-    text: str = ""
-    images: list[Image] = field(default_factory=list)
 
 
 @dataclass

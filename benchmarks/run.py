@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Reproducible performance runs of mastery-site against the Python floor and Hugo.
+
+    benchmarks/run.py [--sizes 1000 10000] [--runs 3] [--serve] [--hugo]
+
+Corpora come from ../shared/bench/gen_corpus.py (seed 1). The generator sometimes puts a
+milestone on a "partial" session, which SPEC §1 makes an error; those sessions are made
+"success" so the corpus builds (the only change). Each scenario runs --runs times; the
+report gives medians and the ratios issue 7 asks for, all measured in this one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+GENERATOR = HERE.parent.parent / "shared" / "bench" / "gen_corpus.py"
+sys.path.insert(0, str(HERE))
+
+from floor import floor  # noqa: E402
+from serve_latency import run as serve_latency  # noqa: E402
+
+
+def corpus(folder: Path, sessions: int) -> Path:
+    root = folder / f"corpus-{sessions}"
+    if not root.exists():
+        subprocess.run([sys.executable, str(GENERATOR), str(root), "--sessions", str(sessions)], check=True)
+        for path in (root / "content/sessions").rglob("*.md"):
+            text = path.read_text()
+            if "\nmilestone:" in text and "\noutcome: partial\n" in text:
+                path.write_text(text.replace("\noutcome: partial\n", "\noutcome: success\n"))
+    return root
+
+
+def timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def build(root: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "mastery_site", "build", str(root), "-o", str(out), *extra]
+
+
+def median_of(runs: int, setup, command) -> float:
+    values = []
+    for _ in range(runs):
+        setup()
+        values.append(command())
+    return statistics.median(values)
+
+
+def hugo_site(root: Path, folder: Path) -> Path | None:
+    """The same corpus as a Hugo site with minimal layouts (one list and one single template)."""
+    if not shutil.which("hugo"):
+        return None
+    site = folder / f"hugo-{root.name}"
+    if not site.exists():
+        shutil.copytree(root / "content", site / "content")
+        (site / "hugo.toml").write_text('baseURL = "https://bench.example.org/"\ntitle = "Bench"\n'
+                                        'disableKinds = ["taxonomy", "term", "RSS", "sitemap"]\n')
+        layouts = site / "layouts/_default"
+        layouts.mkdir(parents=True)
+        (layouts / "single.html").write_text("<!doctype html><title>{{ .Title }}</title><h1>{{ .Title }}</h1>"
+                                             "{{ .Content }}\n")
+        (layouts / "list.html").write_text("<!doctype html><title>{{ .Title }}</title>"
+                                           "{{ range .Pages }}<a href=\"{{ .RelPermalink }}\">{{ .Title }}</a>"
+                                           "{{ end }}\n")
+    return site
+
+
+def scenario(size: int, folder: Path, runs: int, with_hugo: bool) -> dict:
+    root = corpus(folder, size)
+    out = folder / f"out-{size}"
+    clean = lambda: shutil.rmtree(out, ignore_errors=True)  # noqa: E731
+    figures = {"floor": median_of(runs, clean, lambda: floor(root, out, 2))}
+    for jobs in (1, 2):
+        figures[f"cold -j{jobs}"] = median_of(runs, clean, lambda j=jobs: timed(build(root, out, "-j", str(j))))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    clean()
+    timed(build(root, out, "-j", "2"))
+    figures["peak MiB"] = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    figures["no-op"] = median_of(runs, lambda: None, lambda: timed(build(root, out)))
+    session = max((root / "content/sessions").rglob("*.md"))
+    original = session.read_text()
+
+    def edit() -> None:
+        session.write_text(original + f"\nedited {time.time_ns()}\n")
+    figures["one edit"] = median_of(runs, edit, lambda: timed(build(root, out)))
+    session.write_text(original)
+    site = hugo_site(root, folder) if with_hugo else None
+    if site is not None:
+        hugo_out = folder / f"hugo-out-{size}"
+        figures["hugo"] = median_of(runs, lambda: shutil.rmtree(hugo_out, ignore_errors=True),
+                                    lambda: timed(["hugo", "--quiet", "-s", str(site), "-d", str(hugo_out)]))
+    return figures
+
+
+def report(size: int, f: dict) -> str:
+    cold = f["cold -j2"]
+    lines = [f"{size} sessions (medians, seconds):",
+             f"  floor (2 processes)        {f['floor']:7.2f}",
+             f"  cold build, 1 process      {f['cold -j1']:7.2f}",
+             f"  cold build, 2 processes    {cold:7.2f}   = {cold / f['floor']:.2f}x the floor",
+             f"  no-op rebuild              {f['no-op']:7.2f}   = {f['no-op'] / cold:.1%} of cold",
+             f"  one edited session         {f['one edit']:7.2f}   = {f['one edit'] / cold:.1%} of cold",
+             f"  peak RSS, largest process  {f['peak MiB']:7.0f} MiB"]
+    if "hugo" in f:
+        lines.append(f"  hugo (minimal layouts)     {f['hugo']:7.2f}   ours = {cold / f['hugo']:.2f}x Hugo")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--serve", action="store_true", help="also measure serve's edit-to-served latency")
+    ap.add_argument("--hugo", action="store_true", help="also time Hugo when it is installed")
+    ap.add_argument("--keep", type=Path, help="keep corpora in this folder (default: a temporary one)")
+    args = ap.parse_args()
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        per_session = {}
+        for size in args.sizes:
+            figures = scenario(size, folder, args.runs, args.hugo)
+            print(report(size, figures), flush=True)
+            per_session[size] = figures["cold -j2"] / size * 1000
+            if args.serve:
+                print("  " + serve_latency(corpus(folder, size), 20).replace("\n", "\n  "), flush=True)
+        print("scaling, cold build per 1000 sessions: " + ", ".join(f"{s}: {v:.2f} s" for s, v in per_session.items()))
+
+
+if __name__ == "__main__":
+    main()
