@@ -78,7 +78,9 @@ def plain_text(tokens: list[Token]) -> str:
     parts: list[str] = []
     for token in tokens:
         if token.type == "inline":
-            parts.append("".join(c.content for c in token.children or [] if c.type in ("text", "code_inline")))
+            parts.append("".join(c.content if c.type in ("text", "code_inline") else " "
+                                 for c in token.children or [] if c.type in ("text", "code_inline", "softbreak",
+                                                                             "hardbreak")))
         elif token.type in ("fence", "code_block"):
             parts.append(token.content)
     return re.sub(r"\s+", " ", " ".join(parts)).strip()

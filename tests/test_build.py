@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from html.parser import HTMLParser
@@ -130,3 +131,12 @@ def test_demo_builds_from_repository_root(cli, tmp_path):
     assert result.code == 0, result.err
     assert "Built" in result.out and str(tmp_path / "site") in result.out
     assert "Maya" in (tmp_path / "site/index.html").read_text()
+
+
+def test_search_index_and_summaries_keep_words_apart_across_lines(cli, tmp_path):
+    from conftest import write_tree
+    write_tree(tmp_path, {"content/sessions/2026-01-01-a.md": "---\ntitle: A\n---\nFirst line\nsecond *line*  \nthird\n"})
+    assert cli("build", tmp_path).code == 0
+    index = json.loads((tmp_path / "_site/search-index.json").read_text())
+    assert index[0]["text"] == "First line second line third"
+    assert "<summary>First line second line third</summary>" in (tmp_path / "_site/feed.xml").read_text()
