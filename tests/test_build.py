@@ -135,7 +135,8 @@ def test_demo_builds_from_repository_root(cli, tmp_path):
 
 def test_search_index_and_summaries_keep_words_apart_across_lines(cli, tmp_path):
     from conftest import write_tree
-    write_tree(tmp_path, {"content/sessions/2026-01-01-a.md": "---\ntitle: A\n---\nFirst line\nsecond *line*  \nthird\n"})
+    body = "First line\nsecond *line*  \nthird\n"
+    write_tree(tmp_path, {"content/sessions/2026-01-01-a.md": f"---\ntitle: A\n---\n{body}"})
     assert cli("build", tmp_path).code == 0
     index = json.loads((tmp_path / "_site/search-index.json").read_text())
     assert index[0]["text"] == "First line second line third"
