@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Evaluate markdown-it-pyrs (Rust) against markdown-it-py, our reference renderer:
+identical HTML for our options? how much faster?
+
+    pip install markdown-it-pyrs; npm install commonmark-spec@0.31.2 (into $MASTERY_NPM_CACHE)
+    benchmarks/markdown_diff.py [BENCH_CORPUS]
+
+Our options: CommonMark, tables, strikethrough, raw HTML off (the default) and on.
+Prints the number of CommonMark spec examples and bench documents whose HTML differs,
+the differing spec examples, and the median time per bench document of each renderer.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import markdown_it_pyrs
+from markdown_it import MarkdownIt
+
+NPM = Path(os.environ.get("MASTERY_NPM_CACHE", Path.home() / ".cache/mastery-site/npm"))
+RULES = ["blockquote", "code", "fence", "heading", "hr", "lheading", "list", "paragraph", "reference", "autolink",
+         "backticks", "emphasis", "entity", "escape", "image", "link", "newline", "table", "strikethrough"]
+
+
+def renderers(allow_html: bool):
+    reference = MarkdownIt("commonmark", {"html": allow_html}).enable(["table", "strikethrough"])
+    rules = RULES + (["html_block", "html_inline"] if allow_html else [])
+    return reference.render, markdown_it_pyrs.MarkdownIt("zero").enable_many(rules).render
+
+
+def spec_examples() -> list[str]:
+    spec = (NPM / "node_modules/commonmark-spec/spec.txt").read_text()
+    return [m[1].replace("→", "\t") for m in re.finditer(r"^`{32} example\n([\s\S]*?)^\.\n[\s\S]*?^`{32}$", spec, re.M)]
+
+
+def per_doc(render, docs: list[str]) -> float:
+    runs = []
+    for _ in range(3):
+        start = time.perf_counter()
+        for doc in docs:
+            render(doc)
+        runs.append((time.perf_counter() - start) / len(docs))
+    return statistics.median(runs)
+
+
+def main() -> None:
+    corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else None
+    bench = [p.read_text().split("---\n", 2)[2] for p in sorted((corpus / "content/sessions").rglob("*.md"))[:3000]] \
+        if corpus else []
+    examples = spec_examples()
+    for allow_html in (False, True):
+        reference, rust = renderers(allow_html)
+        spec_diff = [d for d in examples if reference(d) != rust(d)]
+        bench_diff = [d for d in bench if reference(d) != rust(d)]
+        print(f"raw HTML {'on' if allow_html else 'off'}: {len(spec_diff)} of {len(examples)} spec examples differ, "
+              f"{len(bench_diff)} of {len(bench)} bench documents differ")
+        for doc in spec_diff:
+            print(f"  {doc!r}\n    py: {reference(doc)!r}\n    rs: {rust(doc)!r}")
+    if bench:
+        reference, rust = renderers(False)
+        py, rs = per_doc(reference, bench), per_doc(rust, bench)
+        print(f"per bench document: markdown-it-py {py * 1e6:.0f} µs, markdown-it-pyrs {rs * 1e6:.0f} µs "
+              f"({py / rs:.0f}x faster)")
+
+
+if __name__ == "__main__":
+    main()
