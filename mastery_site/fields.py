@@ -45,6 +45,7 @@ class Fields:
         self.doc = doc
         self.diags = diags
         self.budget = MAX_NODES
+        self.exhausted = False
 
     # -- reporting -------------------------------------------------------
     def error(self, node: yaml.Node | None, message: str) -> None:
@@ -83,12 +84,12 @@ class Fields:
     def _spend(self, node: yaml.Node) -> bool:
         """Charge the expansion budget; aliases re-visit nodes and pay again."""
         self.budget -= 1 + len(node.value)
-        if self.budget < 0:
-            if self.budget > -1 - len(node.value) - MAX_NODES:  # report once
-                self.error(node, f"front matter expands to more than {MAX_NODES} values (alias bomb?)")
-            self.budget = -10 * MAX_NODES
-            return False
-        return True
+        if self.budget >= 0:
+            return True
+        if not self.exhausted:  # one report per document is enough
+            self.error(node, f"front matter expands to more than {MAX_NODES} values (alias bomb?)")
+            self.exhausted = True
+        return False
 
     def unknown_keys(self, items: Items, allowed: Iterable[str], what: str) -> None:
         allowed = list(allowed)

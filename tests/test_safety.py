@@ -145,6 +145,7 @@ def test_force_replaces_a_foreign_folder_but_never_sources(tmp_path, cli):
     ("---\ntitle: " + "x" * 70000 + "\n---\n", "YAML is larger than 64 KiB"),
     ("---\ntitle: " + "[" * 2000 + "]" * 2000 + "\n---\n", "malformed YAML"),
     ("---\n- a\n- b\n---\n", "the front matter of a session must be a mapping"),
+    ("---\n" + "".join(f"k{i}: 1\n" for i in range(6000)) + "---\n", "expands to more than 5000 values"),
     ("---\njust text\n---\n", "the front matter of a session must be a mapping"),
     ("", 'a session is missing the required key "title"'),
     ("---\n", 'a session is missing the required key "title"'),
