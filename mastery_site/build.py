@@ -7,6 +7,7 @@ need); `build()` renders the planned pages and swaps the finished site in.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from jinja2 import meta
 
 from . import __version__
 from .aggregate import aggregate, today_of
+from .cache import cache_file, load_cache, save_cache
 from .charts import Pictures
 from .config import load_config
 from .content import FileCache, Loaded, load, select
@@ -61,9 +63,15 @@ class Caches:
     files: FileCache = field(default_factory=dict)
     bodies: dict = field(default_factory=dict)
     search: dict = field(default_factory=dict)
+    pages: Rendered = field(default_factory=dict)  # page file → (fingerprint, bytes or the file holding it)
+    output: str | None = None  # inputs digest of the site the `pages` files belong to
+
+    def __getstate__(self) -> dict:
+        """On disk without the search-index pieces: cheap to redo, costly to store."""
+        return {**self.__dict__, "search": {}}
 
 
-Rendered = dict[str, tuple[tuple | None, bytes]]  # page file → (fingerprint, bytes)
+Rendered = dict[str, tuple[tuple | None, bytes | Path]]  # page file → (fingerprint, bytes or file)
 
 
 @dataclass
@@ -114,14 +122,22 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
     inputs = inputs_digest(root, settings, [BUILT_IN_THEMES])
     if not fresh and recorded_inputs(out) == inputs:
         return BuildResult(out, 0, None)
-    site = load_site(root, options)
+    store = cache_file(root, settings)
+    caches = None if fresh else load_cache(store)
+    caches = caches if isinstance(caches, Caches) else Caches()
+    if caches.output != recorded_inputs(out):  # the pages it points at are not the ones in `out`
+        caches.pages.clear()
+    site = load_site(root, options, caches=caches)
     chain = themes_of(site)
     env = environment_of(site, chain)
     options.progress.phase("rendering pages")
     with Staging(out, inputs) as staging:
-        pages = write_site(site, chain, env, staging, jobs=options.jobs)
+        pages = write_site(site, chain, env, staging, caches.pages, caches, options.jobs, final=out.resolve())
         options.progress.phase("swapping the new site in")
         staging.commit(pages)
+    caches.output = inputs
+    if not fresh:
+        save_cache(store, caches)
     options.progress.done()
     return BuildResult(out, pages, site)
 
@@ -131,20 +147,23 @@ class Sink(Protocol):
 
     def write(self, rel: str, data: bytes) -> None: ...
     def copy_file(self, source: Path, rel: str) -> None: ...
+    def reuse(self, rel: str, data: bytes | Path) -> bool: ...
 
 
 def write_site(site: Site, chain: list[Path], env: jinja2.Environment, sink: Sink,
-               reuse: Rendered | None = None, caches: Caches | None = None, jobs: int = 1) -> int:
+               reuse: Rendered | None = None, caches: Caches | None = None, jobs: int = 1,
+               final: Path | None = None) -> int:
     """Render every page and copy every asset into `sink`; returns the number of pages.
 
-    With `reuse` (the dev server's pages of the previous rebuild), a page whose inputs
-    have the same fingerprint is not rendered again; `reuse` is updated in place.
-    Without it, pages are rendered in `jobs` processes, each writing its share."""
+    With `reuse` (pages of the previous build or rebuild), a page whose inputs have the
+    same fingerprint is taken from there instead of rendered; `reuse` is updated in place,
+    with the bytes (the dev server) or, given `final` (the output folder after the swap),
+    the file that will hold each page. Pages to render are rendered in `jobs` processes."""
     specs = plan(site.portfolio, site.stats, git_lastmod(site.root))
     if reuse is None:
         _render_pages(site, env, specs, sink, jobs)
     else:
-        _render_reusing(site, chain, env, specs, sink, reuse)
+        _render_reusing(site, chain, env, specs, sink, reuse, jobs, final)
     _write_assets(site, chain, sink, caches)
     return len(specs)
 
@@ -173,19 +192,31 @@ def _render_chunk(shared: tuple, indices: range) -> list[Diagnostic]:
 
 
 def _render_reusing(site: Site, chain: list[Path], env: jinja2.Environment, specs: list[PageSpec], sink: Sink,
-                    reuse: Rendered) -> None:
+                    reuse: Rendered, jobs: int, final: Path | None) -> None:
     """Render the pages whose fingerprint changed; take the others from `reuse`."""
     scope = page_scope(site, chain)
     volatile = volatile_templates(env, scope)
+    if final is not None:  # keys kept on disk: short digests, not whole tuples
+        scope = hashlib.blake2b(repr(scope).encode(), digest_size=16).digest()
     fresh: Rendered = {}
+    todo: list[PageSpec] = []
     for spec in specs:
         key = (scope, spec.fingerprint()) if spec.template not in volatile else None
-        if key is not None and spec.file in reuse and reuse[spec.file][0] == key:
-            data = reuse[spec.file][1]
-        else:
+        if key is not None and final is not None:
+            key = (hashlib.blake2b(scope + repr(key[1]).encode(), digest_size=16).digest(),)
+        old = reuse.get(spec.file)
+        if key is not None and old is not None and old[0] == key and sink.reuse(spec.file, old[1]):
+            fresh[spec.file] = old
+            continue
+        if final is None:
             data = render_page(env, site, spec)
-        sink.write(spec.file, data)
-        fresh[spec.file] = (key, data)
+            sink.write(spec.file, data)
+            fresh[spec.file] = (key, data)
+        else:
+            todo.append(spec)
+            fresh[spec.file] = (key, final / spec.file)
+    if todo:
+        _render_pages(site, env, todo, sink, jobs)
     reuse.clear()
     reuse.update(fresh)
 
@@ -245,7 +276,7 @@ def page_scope(site: Site, chain: list[Path]) -> tuple:
     templates = tuple((p.as_posix(), p.stat().st_mtime_ns) for folder in folders if folder.is_dir()
                       for p in sorted(folder.rglob("*")) if p.is_file())
     portfolio = site.portfolio
-    return (repr(portfolio.config), portfolio.audience, templates,
+    return (repr(portfolio.config), portfolio.audience, templates, source_date(),
             tuple(g.key for g in portfolio.goals.values()), tuple(p.key for p in portfolio.pages.values()))
 
 

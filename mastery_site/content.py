@@ -87,7 +87,7 @@ class FileResult:
     items: list[Diagnostic]
 
 
-FileCache = dict[Path, tuple[tuple, FileResult]]  # path → (stat stamp, result); valid for one config
+FileCache = dict[str, tuple[tuple, FileResult]]  # path in the project → (stat stamp, result); for one config
 
 
 def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None = None, jobs: int = 1) -> Loaded:
@@ -98,17 +98,18 @@ def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None
     in `jobs` processes."""
     loaded = Loaded(config, root)
     goal_files, session_files, page_files = source_files(root)
-    files = [(kind, path, _stamp(path)) for kind, paths in (("goal", goal_files), ("session", session_files),
-                                                            ("page", page_files)) for path in paths]
+    files = [(kind, path, path.relative_to(root).as_posix(), _stamp(path))
+             for kind, paths in (("goal", goal_files), ("session", session_files), ("page", page_files))
+             for path in paths]
     cached = cache or {}
-    todo = [(kind, path) for kind, path, stamp in files if cached.get(path, (None,))[0] != stamp]
+    todo = [(kind, path) for kind, path, rel, stamp in files if cached.get(rel, (None,))[0] != stamp]
     read = dict(zip((path for _, path in todo), pmap(_read_task, todo, jobs, (root, config)), strict=True))
     fresh: FileCache = {}
-    for _, path, stamp in files:
-        result = read[path] if path in read else cached[path][1]
+    for _, path, rel, stamp in files:
+        result = read[path] if path in read else cached[rel][1]
         if result.entry is not None:
             result.entry.key = (result.entry.source, stamp)
-        fresh[path] = (stamp, result)
+        fresh[rel] = (stamp, result)
         diags.items.extend(result.items)
         _add(loaded, result, diags)
     if cache is not None:

@@ -68,19 +68,36 @@ class Staging:
         (self.dir / MARKER).write_text(MARKER_TEXT.format(self.inputs))
         return self
 
-    def _target(self, rel: str) -> Path:
+    def _target(self, rel: str) -> str:
         """Where `rel` goes; never outside the staging directory, whatever a path from content says."""
-        target = Path(os.path.normpath(self.dir / rel))
-        if not target.is_relative_to(self.dir) or target == self.dir:
+        root = str(self.dir)
+        target = os.path.normpath(os.path.join(root, rel))
+        if not target.startswith(root + os.sep):
             raise OutputError(f"refusing to write {rel!r}: it is outside the output directory")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
         return target
 
     def write(self, rel: str, data: bytes) -> None:
-        self._target(rel).write_bytes(data)
+        with open(self._target(rel), "wb") as handle:
+            handle.write(data)
 
     def copy_file(self, source: Path, rel: str) -> None:
         shutil.copyfile(source, self._target(rel))
+
+    def reuse(self, rel: str, data: bytes | Path) -> bool:
+        """Put a page rendered earlier in place: hard-link its file from the current site (no
+        copy, no rewrite), or write its bytes. False when the earlier file is gone."""
+        if isinstance(data, bytes):
+            self.write(rel, data)
+            return True
+        target = self._target(rel)
+        try:
+            os.link(data, target)
+        except FileNotFoundError:
+            return False
+        except OSError:  # another file system, or links not allowed: copy
+            shutil.copyfile(data, target)
+        return True
 
     def commit(self, pages: int = 0) -> None:
         """Swap the finished site in. A large old site is deleted by a detached `rm`, off the

@@ -38,6 +38,10 @@ class MemorySink:
     def copy_file(self, source: Path, rel: str) -> None:
         self.files[rel] = source
 
+    def reuse(self, rel: str, data: bytes | Path) -> bool:
+        self.files[rel] = data
+        return True
+
 
 @dataclass
 class State:

@@ -1,0 +1,85 @@
+"""The persistent build cache in `.mastery-cache/`: what `build` keeps between runs.
+
+It holds what the dev server keeps in memory (entries of unchanged files, rendered
+Markdown, search-index pieces) plus each page's fingerprint and where its file is, so
+the next build renders only pages whose inputs changed and hard-links the others.
+It is keyed by tool version and build options, safe to delete, bypassed by
+`--no-cache`, and discarded when it cannot be read. It is a pickle, so it is signed
+with a key that lives outside the project: a cache that came with someone else's
+repository is never trusted, only ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import pickle
+from pathlib import Path
+
+from . import __version__
+
+CACHE_DIR = ".mastery-cache"
+MAGIC = b"mastery-cache\n"
+
+
+def cache_file(root: Path, settings: tuple) -> Path:
+    name = hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
+    return root / CACHE_DIR / f"build-{name}.bin"
+
+
+def load_cache(path: Path):
+    """The cached object, or None when absent, unreadable, foreign or from another version."""
+    key = _key()
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if key is None or not data.startswith(MAGIC) or len(data) < len(MAGIC) + 32:
+        return None
+    signature, payload = data[len(MAGIC):len(MAGIC) + 32], data[len(MAGIC) + 32:]
+    if not hmac.compare_digest(signature, hmac.new(key, payload, hashlib.sha256).digest()):
+        return None
+    try:
+        version, value = pickle.loads(payload)
+    except Exception:  # a truncated or corrupt cache is discarded, never trusted
+        return None
+    return value if version == __version__ else None
+
+
+def save_cache(path: Path, value) -> None:
+    """Write atomically; a cache that cannot be written is simply not written."""
+    key = _key()
+    if key is None:
+        return
+    payload = pickle.dumps((__version__, value), protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (path.parent / ".gitignore").write_text("*\n")  # never committed, even without init's .gitignore
+        partial = path.with_name(path.name + ".partial")
+        partial.write_bytes(MAGIC + hmac.new(key, payload, hashlib.sha256).digest() + payload)
+        partial.replace(path)
+    except OSError:
+        return
+
+
+def _key() -> bytes | None:
+    """This user's signing key, made on first use (outside any project)."""
+    home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mastery-site"
+    path = home / "cache-key"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return None
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(os.urandom(32))
+        return path.read_bytes()
+    except FileExistsError:
+        return path.read_bytes()
+    except OSError:
+        return None

@@ -1,0 +1,71 @@
+"""The persistent build cache: one edited session re-renders its pages and links the rest;
+a corrupt or foreign cache is ignored, and the output never depends on the cache."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from conftest import REPO, site_files
+
+SESSION = "content/sessions/2026/2026-11-21-framed.md"
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))  # this test's own signing key
+    root = tmp_path / "p"
+    shutil.copytree(REPO / "content", root / "content")
+    shutil.copy(REPO / "mastery.yaml", root / "mastery.yaml")
+    return root
+
+
+def inode(path):
+    return os.stat(path).st_ino
+
+
+def edit(project):
+    path = project / SESSION
+    path.write_text(path.read_text().replace("Simple oak frame", "A simple oak frame"))
+
+
+def test_an_edit_reuses_unchanged_pages_and_matches_a_full_build(project, cli, tmp_path):
+    assert cli("build", project).code == 0
+    cache = list((project / ".mastery-cache").glob("build-*.bin"))
+    assert len(cache) == 1 and (project / ".mastery-cache/.gitignore").read_text() == "*\n"
+    site = project / "_site"
+    untouched = site / "sessions/2026-06-03-first-run-in-years/index.html"
+    before = inode(untouched)
+    edit(project)
+    assert cli("build", project).code == 0
+    assert inode(untouched) == before  # hard-linked from the previous site, not rewritten
+    assert "A simple oak frame" in (site / "sessions/2026-11-21-framed/index.html").read_text()
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(site) == site_files(tmp_path / "full")
+
+
+def test_a_corrupt_cache_is_discarded(project, cli):
+    assert cli("build", project).code == 0
+    cache = next((project / ".mastery-cache").glob("build-*.bin"))
+    cache.write_bytes(cache.read_bytes()[:1000] + b"garbage")
+    edit(project)
+    result = cli("build", project)
+    assert result.code == 0 and "Traceback" not in result.err
+    assert "A simple oak frame" in (project / "_site/sessions/2026-11-21-framed/index.html").read_text()
+
+
+def test_a_cache_signed_by_someone_else_is_never_trusted(project, cli, monkeypatch, tmp_path):
+    assert cli("build", project).code == 0
+    page = project / "_site/sessions/2026-06-03-first-run-in-years/index.html"
+    before = inode(page)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "another-user"))
+    edit(project)
+    assert cli("build", project).code == 0
+    assert inode(page) != before  # everything rendered again: the cache was ignored
+
+
+def test_no_cache_neither_reads_nor_writes_it(project, cli):
+    assert cli("build", project, "--no-cache").code == 0
+    assert not (project / ".mastery-cache").exists()
