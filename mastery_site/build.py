@@ -132,7 +132,7 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
     env = environment_of(site, chain)
     options.progress.phase("rendering pages")
     with Staging(out, inputs) as staging:
-        pages = write_site(site, chain, env, staging, caches.pages, caches, options.jobs, final=out.resolve())
+        pages = write_site(site, chain, env, staging, caches.pages, None, options.jobs, final=out.resolve())
         options.progress.phase("swapping the new site in")
         staging.commit(pages)
     caches.output = inputs
