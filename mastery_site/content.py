@@ -42,12 +42,14 @@ class Loaded:
     pages: dict[str, Page] = field(default_factory=dict)
 
 
-def source_files(root: Path) -> tuple[list[Path], list[Path], list[Path]]:
-    """(goal files, session files, page files), each sorted for stable output."""
-    content = root / "content"
-    goals = sorted(_markdown_in(content / "goals"))
-    pages = sorted(_markdown_in(content / "pages"))
-    return goals, sorted(_session_files(content / "sessions")), pages
+def source_files(root: Path) -> list[tuple[str, str, tuple]]:
+    """(kind, path in the project, stat stamp) of every goal, session and page, in a stable order."""
+    found = []
+    for kind, folder in (("goal", "goals"), ("session", "sessions"), ("page", "pages")):
+        files: list[tuple[str, tuple]] = []
+        _scan(root, f"content/{folder}", files, bundles=kind == "session")
+        found += [(kind, rel, stamp) for rel, stamp in sorted(files, key=lambda f: f[0].split("/"))]
+    return found
 
 
 def _wanted(name: str) -> bool:
@@ -55,26 +57,28 @@ def _wanted(name: str) -> bool:
     return name.endswith(".md") and not name.startswith((".", "#", "~"))
 
 
-def _markdown_in(folder: Path) -> list[Path]:
+def _scan(root: Path, rel: str, files: list, bundles: bool) -> None:
+    """Markdown files under `rel` (os.scandir: no path objects, one stat per file). With
+    `bundles`, subfolders are searched too and a folder with an index.md is one session."""
     try:
-        with os.scandir(folder) as entries:  # DirEntry knows file from folder without a stat
-            return [Path(e.path) for e in entries if _wanted(e.name) and e.is_file()]
+        with os.scandir(os.path.join(root, rel)) as listing:
+            entries = list(listing)
     except (FileNotFoundError, NotADirectoryError):
-        return []
-
-
-def _session_files(folder: Path) -> list[Path]:
-    try:
-        entries = list(os.scandir(folder))
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    if any(e.name == "index.md" and e.is_file() for e in entries):  # a bundle: the folder is the session
-        return [folder / "index.md"]
-    found = [Path(e.path) for e in entries if _wanted(e.name) and e.is_file()]
+        return
+    index = next((e for e in entries if e.name == "index.md" and e.is_file()), None)
+    if bundles and index is not None:
+        files.append((f"{rel}/index.md", _stamp(index)))
+        return
     for e in entries:
-        if e.is_dir() and not e.name.startswith("."):
-            found.extend(_session_files(Path(e.path)))
-    return found
+        if _wanted(e.name) and e.is_file():
+            files.append((f"{rel}/{e.name}", _stamp(e)))
+        elif bundles and e.is_dir() and not e.name.startswith("."):
+            _scan(root, f"{rel}/{e.name}", files, bundles)
+
+
+def _stamp(entry: os.DirEntry) -> tuple:
+    info = entry.stat()
+    return (info.st_mtime_ns, info.st_size, info.st_ino)
 
 
 @dataclass
@@ -97,16 +101,13 @@ def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None
     not read again; its entry and its diagnostics are reused. Files to read are read
     in `jobs` processes."""
     loaded = Loaded(config, root)
-    goal_files, session_files, page_files = source_files(root)
-    files = [(kind, path, path.relative_to(root).as_posix(), _stamp(path))
-             for kind, paths in (("goal", goal_files), ("session", session_files), ("page", page_files))
-             for path in paths]
+    files = source_files(root)
     cached = cache or {}
-    todo = [(kind, path) for kind, path, rel, stamp in files if cached.get(rel, (None,))[0] != stamp]
-    read = dict(zip((path for _, path in todo), pmap(_read_task, todo, jobs, (root, config)), strict=True))
+    todo = [(kind, rel) for kind, rel, stamp in files if cached.get(rel, (None,))[0] != stamp]
+    read = dict(zip((rel for _, rel in todo), pmap(_read_task, todo, jobs, (root, config)), strict=True))
     fresh: FileCache = {}
-    for _, path, rel, stamp in files:
-        result = read[path] if path in read else cached[rel][1]
+    for _, rel, stamp in files:
+        result = read[rel] if rel in read else cached[rel][1]
         if result.entry is not None:
             result.entry.key = (result.entry.source, stamp)
         fresh[rel] = (stamp, result)
@@ -119,15 +120,10 @@ def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None
     return loaded
 
 
-def _read_task(shared: tuple[Path, Config], task: tuple[str, Path]) -> FileResult:
+def _read_task(shared: tuple[Path, Config], task: tuple[str, str]) -> FileResult:
     root, config = shared
-    kind, path = task
-    return _read_file(root, path, kind, config, renderer_for(config.allow_html, "private"))
-
-
-def _stamp(path: Path) -> tuple:
-    info = path.stat()
-    return (info.st_mtime_ns, info.st_size, info.st_ino)
+    kind, rel = task
+    return _read_file(root, root / rel, kind, config, renderer_for(config.allow_html, "private"))
 
 
 def _read_file(root: Path, path: Path, kind: str, config: Config, checker: Renderer) -> FileResult:

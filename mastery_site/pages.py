@@ -7,6 +7,7 @@ written as its `index.html`.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import json
 from collections import defaultdict
@@ -155,7 +156,8 @@ def _session_pages(portfolio: Portfolio, stats: dict) -> list[PageSpec]:
     wins_by_goal: dict[str, list[dict]] = defaultdict(list)
     for win in stats["wins"]:
         wins_by_goal[win["goal"]].append(win)
-    comebacks = {g["slug"]: g["comebacks"] for g in stats["goals"]}
+    comebacks = {g["slug"]: (g["comebacks"], [by_slug[c["success"]].sort_key for c in g["comebacks"]])
+                 for g in stats["goals"]}
     specs = []
     for group in by_goal.values():
         for i, s in enumerate(group):
@@ -164,18 +166,20 @@ def _session_pages(portfolio: Portfolio, stats: dict) -> list[PageSpec]:
                        "next": group[i + 1] if i + 1 < len(group) else None,
                        "earlier_wins": [], "comebacks": [], "comeback_count": 0}
             if s.outcome == "setback" and s.goal:
-                context.update(_hard_things_before(s, wins_by_goal[s.goal], comebacks[s.goal], by_slug))
+                context.update(_hard_things_before(s, wins_by_goal[s.goal], *comebacks[s.goal], by_slug))
             specs.append(PageSpec(f"sessions/{s.slug}/", "session.html", s.title, context,
                                   description=summarize(s.text, 160), source=s.source,
                                   image=s.images[0].path if s.images else None))
     return sorted(specs, key=lambda p: p.path)
 
 
-def _hard_things_before(setback: Session, wins: list[dict], comebacks: list[dict],
+def _hard_things_before(setback: Session, wins: list[dict], comebacks: list[dict], success_keys: list,
                         by_slug: dict[str, Session]) -> dict:
     """Earlier wins and comebacks on the setback's goal: "you have done hard things before".
 
-    Only what the page shows (the latest few) goes into its context, which keeps it small."""
+    Only what the page shows (the latest few) goes into its context, which keeps it small.
+    Comebacks are in setback order, so their successes come in time order too: the ones
+    before this setback are a prefix, found by bisection."""
     day = setback.day.isoformat()
     earlier = []
     for win in wins:  # newest first
@@ -183,7 +187,7 @@ def _hard_things_before(setback: Session, wins: list[dict], comebacks: list[dict
             earlier.append(win)
             if len(earlier) == HARD_THINGS:
                 break
-    before = [c for c in comebacks if by_slug[c["success"]].sort_key < setback.sort_key]
+    before = comebacks[:bisect.bisect_left(success_keys, setback.sort_key)]
     return {
         "earlier_wins": earlier,
         "comebacks": [{"setback": by_slug[c["setback"]], "success": by_slug[c["success"]], "days": c["days"]}

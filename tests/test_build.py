@@ -141,3 +141,14 @@ def test_search_index_and_summaries_keep_words_apart_across_lines(cli, tmp_path)
     index = json.loads((tmp_path / "_site/search-index.json").read_text())
     assert index[0]["text"] == "First line second line third"
     assert "<summary>First line second line third</summary>" in (tmp_path / "_site/feed.xml").read_text()
+
+
+def test_a_setback_page_recalls_earlier_wins_and_comebacks(cli, tmp_path):
+    assert cli("build", REPO, "-o", tmp_path / "site").code == 0
+    page = (tmp_path / "site/sessions/2026-10-18-b2-mock-fail/index.html").read_text()
+    hard = page.split('id="before"')[1].split('</aside>')[0]
+    assert "You came back from 1 earlier setback on this goal:" in hard
+    assert "Hit the subjunctive wall</a> → <a" in hard and "(14 days)" in hard
+    assert hard.count('class="win ') == 5  # the goal's wins up to that day, newest first
+    assert hard.index("Pass a B1 mock exam") < hard.index("Order dinner in Spanish")
+    assert "Timed reading drills" not in hard  # a later win is not "before"
