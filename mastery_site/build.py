@@ -57,7 +57,7 @@ class Site:
 
 @dataclass
 class Caches:
-    """What the dev server keeps between rebuilds; `build` uses none."""
+    """What survives between builds: in the dev server's memory, or in `.mastery-cache/`."""
 
     config: str = ""
     files: FileCache = field(default_factory=dict)
@@ -84,7 +84,8 @@ class BuildResult:
 def load_site(root: Path, options: Options, diags: Diagnostics | None = None, caches: Caches | None = None) -> Site:
     """Read and validate everything; raise BuildError if any error was found.
 
-    `caches` (the dev server's) lets unchanged files skip reading and Markdown rendering."""
+    `caches` (the dev server's or the build cache) lets unchanged files skip reading and
+    Markdown rendering."""
     diags = diags if diags is not None else Diagnostics()
     config = load_config(root, diags)
     if options.base_url:
@@ -123,23 +124,30 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
     if not fresh and recorded_inputs(out) == inputs:
         return BuildResult(out, 0, None)
     store = cache_file(root, settings)
-    caches = None if fresh else load_cache(store)
-    caches = caches if isinstance(caches, Caches) else Caches()
-    if caches.output != recorded_inputs(out):  # the pages it points at are not the ones in `out`
-        caches.pages.clear()
+    caches = None if fresh else _cache_for(store, out)
     site = load_site(root, options, caches=caches)
     chain = themes_of(site)
     env = environment_of(site, chain)
     options.progress.phase("rendering pages")
     with Staging(out, inputs) as staging:
-        pages = write_site(site, chain, env, staging, caches.pages, None, options.jobs, final=out.resolve())
+        pages = write_site(site, chain, env, staging, caches.pages if caches else None, None, options.jobs,
+                           final=out.resolve())
         options.progress.phase("swapping the new site in")
         staging.commit(pages)
-    caches.output = inputs
-    if not fresh:
+    if caches is not None:  # `fresh` (--no-cache) neither reads nor writes it, nor fingerprints pages
+        caches.output = inputs
         save_cache(store, caches)
     options.progress.done()
     return BuildResult(out, pages, site)
+
+
+def _cache_for(store: Path, out: Path) -> Caches:
+    """The build cache, or an empty one; its page list only if it describes the site in `out`."""
+    caches = load_cache(store)
+    caches = caches if isinstance(caches, Caches) else Caches()
+    if caches.output != recorded_inputs(out):
+        caches.pages.clear()
+    return caches
 
 
 class Sink(Protocol):

@@ -214,4 +214,5 @@ def report(outcome: Outcome, state: State, out) -> None:
               f"(load {t['load'] * 1000:.0f} ms, render and write {t['render'] * 1000:.0f} ms)",
               file=out, flush=True)
     else:
-        print(f"{len(state.errors)} error(s): still serving the last good site", file=out, flush=True)
+        serving = "still serving the last good site" if state.site else "nothing to serve until they are fixed"
+        print(f"{len(state.errors)} error(s): {serving}", file=out, flush=True)

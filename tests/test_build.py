@@ -152,3 +152,33 @@ def test_a_setback_page_recalls_earlier_wins_and_comebacks(cli, tmp_path):
     assert hard.count('class="win ') == 5  # the goal's wins up to that day, newest first
     assert hard.index("Pass a B1 mock exam") < hard.index("Order dinner in Spanish")
     assert "Timed reading drills" not in hard  # a later win is not "before"
+
+
+def many_sessions(root, count: int = 450):
+    from conftest import write_tree
+    files = {"content/goals/g.md": "---\ntitle: G\narea: work\nstarted: 2020-01-01\nmetrics: [{name: km}]\n---\n"}
+    for i in range(count):
+        day = f"2021-{1 + i // 28 % 12:02d}-{1 + i % 28:02d}"
+        outcome = "setback\nlesson: L" if i % 5 == 0 else "success"
+        files[f"content/sessions/{2021 + i // 336}/{day}-s{i:03d}.md"] = (
+            f"---\ntitle: Session {i}\ngoal: g\ndifficulty: {1 + i % 5}\noutcome: {outcome}\n"
+            f"metrics: {{km: {i % 17}}}\ntags: [t{i % 7}]\n---\nBody *{i}*\nwith [a link](https://x.example/{i}).\n")
+    return write_tree(root, files)
+
+
+def test_parallel_build_equals_a_single_process_build(cli, tmp_path):
+    """Past MIN_ITEMS files and pages, reading, Markdown and pages run in worker processes."""
+    project = many_sessions(tmp_path / "p")
+    assert cli("build", project, "-o", tmp_path / "one", "-j", "1", "--no-cache").code == 0
+    assert cli("build", project, "-o", tmp_path / "two", "-j", "2", "--no-cache").code == 0
+    assert len(list((tmp_path / "two/sessions").iterdir())) == 450
+    assert site_files(tmp_path / "one") == site_files(tmp_path / "two")
+
+
+def test_template_errors_in_worker_processes_are_reported(cli, tmp_path):
+    from conftest import write_tree
+    project = many_sessions(tmp_path / "p")
+    write_tree(project, {"templates/session.html": "line one\n{{ entry.nope.deeper }}\n"})
+    result = cli("build", project, "-j", "2", "--no-cache")
+    assert result.code == 1 and "Traceback" not in result.err
+    assert "templates/session.html:2:1: error: template error while rendering /sessions/" in result.err
