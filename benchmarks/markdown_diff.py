@@ -7,7 +7,10 @@ identical HTML for our options? how much faster?
 
 Our options: CommonMark, tables, strikethrough, raw HTML off (the default) and on.
 Prints the number of CommonMark spec examples and bench documents whose HTML differs,
-the differing spec examples, and the median time per bench document of each renderer.
+the differing spec examples, the median time per bench document of each renderer, and
+which of a few everyday inputs make it panic (markdown-it-pyrs 0.4.0 bundles markdown-it.rs
+0.6.0, whose code-span scanner panics on an unclosed backtick inside a link label:
+markdown-it-rust/markdown-it#40).
 """
 
 from __future__ import annotations
@@ -31,6 +34,24 @@ def renderers(allow_html: bool):
     reference = MarkdownIt("commonmark", {"html": allow_html}).enable(["table", "strikethrough"])
     rules = RULES + (["html_block", "html_inline"] if allow_html else [])
     return reference.render, markdown_it_pyrs.MarkdownIt("zero").enable_many(rules).render
+
+
+PANIC_PROBES = ["[`", "see [the `x` docs", "[a `b", "- _foo\n  bar_\n", "> [!note `x"]
+
+
+def panics(render, docs: list[str]) -> list[str]:
+    """Inputs the renderer cannot render: a Rust panic arrives as pyo3's PanicException (a BaseException)."""
+    failed = []
+    for doc in docs:
+        try:
+            render(doc)
+        except Exception:
+            failed.append(doc)
+        except BaseException as exc:  # noqa: BLE001 - PanicException; never KeyboardInterrupt
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            failed.append(doc)
+    return failed
 
 
 def spec_examples() -> list[str]:
@@ -61,6 +82,8 @@ def main() -> None:
               f"{len(bench_diff)} of {len(bench)} bench documents differ")
         for doc in spec_diff:
             print(f"  {doc!r}\n    py: {reference(doc)!r}\n    rs: {rust(doc)!r}")
+    crashed = panics(renderers(False)[1], PANIC_PROBES)
+    print(f"markdown-it-pyrs panics on {len(crashed)} of {len(PANIC_PROBES)} everyday inputs: {crashed!r}")
     if bench:
         reference, rust = renderers(False)
         py, rs = per_doc(reference, bench), per_doc(rust, bench)
