@@ -5,7 +5,8 @@ each edit from the write until the server returns the new text over HTTP.
     benchmarks/serve_latency.py PORTFOLIO [--edits 20]
 
 Prints the median and worst latency and the median rebuild breakdown the server
-reported (load = read, validate, aggregate; render = plan, templates, write to memory).
+reported (load = read, validate, aggregate; plan = pages planned, search index and assets;
+pages themselves are rendered when requested, and completed in the background).
 The portfolio is copied to a temporary folder first; the original is never touched.
 """
 
@@ -69,12 +70,11 @@ def run(root: Path, edits: int) -> str:
     first = next(line for line in lines if line.startswith("rebuilt:"))
     breakdown = [line for line in lines if line.startswith("rebuilt:")][1:]
     load = statistics.median(float(re.search(r"load (\d+) ms", b)[1]) for b in breakdown)
-    render = statistics.median(float(re.search(r"render and write (\d+) ms", b)[1]) for b in breakdown)
-    rendered = statistics.median(int(re.search(r"rebuilt: (\d+) of", b)[1]) for b in breakdown)
+    planned = statistics.median(float(re.search(r"plan (\d+) ms", b)[1]) for b in breakdown)
     return (f"{root}: first build: {first.strip()}\n"
             f"edit to served over {edits} edits: median {statistics.median(latencies) * 1000:.0f} ms, "
             f"worst {max(latencies) * 1000:.0f} ms\n"
-            f"rebuild (median): load {load:.0f} ms, render and write {render:.0f} ms, {rendered:.0f} pages rendered")
+            f"rebuild (median): load {load:.0f} ms, plan and assets {planned:.0f} ms")
 
 
 if __name__ == "__main__":

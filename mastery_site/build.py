@@ -127,7 +127,7 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
     caches = None if fresh else _cache_for(store, out)
     site = load_site(root, options, caches=caches)
     chain = themes_of(site)
-    env = environment_of(site, chain)
+    env = environment_of(site, chain, reload=False)
     options.progress.phase("rendering pages")
     with Staging(out, inputs) as staging:
         pages = write_site(site, chain, env, staging, caches.pages if caches else None, None, options.jobs,
@@ -167,13 +167,17 @@ def write_site(site: Site, chain: list[Path], env: jinja2.Environment, sink: Sin
     same fingerprint is taken from there instead of rendered; `reuse` is updated in place,
     with the bytes (the dev server) or, given `final` (the output folder after the swap),
     the file that will hold each page. Pages to render are rendered in `jobs` processes."""
-    specs = plan(site.portfolio, site.stats, git_lastmod(site.root))
+    specs = plan_site(site)
     if reuse is None:
         _render_pages(site, env, specs, sink, jobs)
     else:
-        _render_reusing(site, chain, env, specs, sink, reuse, jobs, final)
-    _write_assets(site, chain, sink, caches)
+        render_reusing(site, chain, env, specs, sink, reuse, jobs, final)
+    write_assets(site, chain, sink, caches)
     return len(specs)
+
+
+def plan_site(site: Site) -> list[PageSpec]:
+    return plan(site.portfolio, site.stats, git_lastmod(site.root))
 
 
 def _render_pages(site: Site, env: jinja2.Environment, specs: list[PageSpec], sink: Sink, jobs: int) -> None:
@@ -199,16 +203,23 @@ def _render_chunk(shared: tuple, indices: range) -> list[Diagnostic]:
     return []
 
 
-def _render_reusing(site: Site, chain: list[Path], env: jinja2.Environment, specs: list[PageSpec], sink: Sink,
-                    reuse: Rendered, jobs: int, final: Path | None) -> None:
-    """Render the pages whose fingerprint changed; take the others from `reuse`."""
+class Interrupted(Exception):
+    """A newer edit arrived: this rendering pass is no longer worth finishing."""
+
+
+def render_reusing(site: Site, chain: list[Path], env: jinja2.Environment, specs: list[PageSpec], sink: Sink,
+                   reuse: Rendered, jobs: int, final: Path | None, stop=None) -> None:
+    """Render the pages whose fingerprint changed; take the others from `reuse`. `reuse` is
+    updated only when all pages are done; `stop()` true now and then raises Interrupted."""
     scope = page_scope(site, chain)
     volatile = volatile_templates(env, scope)
     if final is not None:  # keys kept on disk: short digests, not whole tuples
         scope = hashlib.blake2b(repr(scope).encode(), digest_size=16).digest()
     fresh: Rendered = {}
     todo: list[PageSpec] = []
-    for spec in specs:
+    for n, spec in enumerate(specs):
+        if stop is not None and n % 128 == 0 and stop():
+            raise Interrupted
         key = (scope, spec.fingerprint()) if spec.template not in volatile else None
         if key is not None and final is not None:
             key = (hashlib.blake2b(scope + repr(key[1]).encode(), digest_size=16).digest(),)
@@ -229,7 +240,8 @@ def _render_reusing(site: Site, chain: list[Path], env: jinja2.Environment, spec
     reuse.update(fresh)
 
 
-def _write_assets(site: Site, chain: list[Path], sink: Sink, caches: Caches | None) -> None:
+def write_assets(site: Site, chain: list[Path], sink: Sink, caches: Caches | None) -> None:
+    """Everything but the pages: search index, images, theme and project static files."""
     index = search_index(site.portfolio, caches.search if caches else None)
     sink.write("search-index.json", index)
     sink.write("search-index.js", b"window.MASTERY_SEARCH_INDEX = " + index + b";\n")
@@ -280,12 +292,16 @@ def volatile_templates(env: jinja2.Environment, scope: tuple) -> set[str]:
 
 def page_scope(site: Site, chain: list[Path]) -> tuple:
     """What every page may read besides its own context: config, templates, goals and free pages."""
-    folders = [site.root / "templates", *(theme / "templates" for theme in chain)]
-    templates = tuple((p.as_posix(), p.stat().st_mtime_ns) for folder in folders if folder.is_dir()
-                      for p in sorted(folder.rglob("*")) if p.is_file())
     portfolio = site.portfolio
-    return (repr(portfolio.config), portfolio.audience, templates, source_date(),
+    return (repr(portfolio.config), portfolio.audience, template_files(site, chain), source_date(),
             tuple(g.key for g in portfolio.goals.values()), tuple(p.key for p in portfolio.pages.values()))
+
+
+def template_files(site: Site, chain: list[Path]) -> tuple[tuple[str, int], ...]:
+    """(path, mtime) of every template file the site may use, project overrides first."""
+    folders = [site.root / "templates", *(theme / "templates" for theme in chain)]
+    return tuple((p.as_posix(), p.stat().st_mtime_ns) for folder in folders if folder.is_dir()
+                 for p in sorted(folder.rglob("*")) if p.is_file())
 
 
 def _copy_images(sink: Sink, site: Site) -> None:
@@ -306,10 +322,11 @@ def themes_of(site: Site) -> list[Path]:
     return chain
 
 
-def environment_of(site: Site, chain: list[Path], env: jinja2.Environment | None = None) -> jinja2.Environment:
+def environment_of(site: Site, chain: list[Path], env: jinja2.Environment | None = None,
+                   reload: bool = True) -> jinja2.Environment:
     """The Jinja environment with this site's globals; an `env` given is reused (its compiled
-    templates too: Jinja notices edited template files by their mtime)."""
-    env = env if env is not None else environment(site.root, chain)
+    templates too: with `reload`, Jinja notices edited template files by their mtime)."""
+    env = env if env is not None else environment(site.root, chain, reload)
     config = site.portfolio.config
     env.globals.update(
         site=config,
@@ -326,10 +343,25 @@ def environment_of(site: Site, chain: list[Path], env: jinja2.Environment | None
     return env
 
 
+@dataclass(frozen=True, slots=True)
+class PageInfo:
+    """`page` in templates. Attributes, not a dict: Jinja's `page.path` tries an attribute
+    first, and a dict's missing attribute costs an exception on every use."""
+
+    path: str
+    root: str  # the site root from this page: "../../", or base_url where links are absolute
+    title: str
+    description: str | None
+    image: str | None
+
+    def __getitem__(self, key: str):  # `page["path"]` still works in custom templates
+        return getattr(self, key)
+
+
 def render_page(env: jinja2.Environment, site: Site, spec: PageSpec) -> bytes:
     try:
         template = env.get_template(spec.template)
-        page = {"path": spec.path, "title": spec.title, "description": spec.description, "image": spec.image}
+        page = PageInfo(spec.path, _root_of(site, spec), spec.title, spec.description, spec.image)
         html = template.render(page=page, **spec.context)
     except Exception as exc:  # a theme or override template bug: report it, never a traceback
         diags = Diagnostics()
@@ -337,6 +369,13 @@ def render_page(env: jinja2.Environment, site: Site, spec: PageSpec) -> bytes:
                     f"template error while rendering /{spec.path}: {type(exc).__name__}: {exc}")
         raise BuildError(diags) from None
     return html.encode("utf-8")
+
+
+def _root_of(site: Site, spec: PageSpec) -> str:
+    """The site root as seen from a page ("../../"), so templates can link without calling url()."""
+    if spec.context.get("absolute_links"):
+        return site.portfolio.config.base_url
+    return "../" * spec.path.count("/")
 
 
 def _template_where(root: Path, exc: Exception, template: str) -> Where:

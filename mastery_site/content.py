@@ -57,9 +57,10 @@ def _wanted(name: str) -> bool:
     return name.endswith(".md") and not name.startswith((".", "#", "~"))
 
 
-def _scan(root: Path, rel: str, files: list, bundles: bool) -> None:
+def _scan(root: Path, rel: str, files: list, bundles: bool, linked: bool = False) -> None:
     """Markdown files under `rel` (os.scandir: no path objects, one stat per file). With
-    `bundles`, subfolders are searched too and a folder with an index.md is one session."""
+    `bundles`, subfolders are searched too and a folder with an index.md is one session.
+    `linked`: the folder was reached through a symlink (its files are checked for escaping)."""
     try:
         with os.scandir(os.path.join(root, rel)) as listing:
             entries = list(listing)
@@ -67,18 +68,19 @@ def _scan(root: Path, rel: str, files: list, bundles: bool) -> None:
         return
     index = next((e for e in entries if e.name == "index.md" and e.is_file()), None)
     if bundles and index is not None:
-        files.append((f"{rel}/index.md", _stamp(index)))
+        files.append((f"{rel}/index.md", _stamp(index, linked)))
         return
     for e in entries:
         if _wanted(e.name) and e.is_file():
-            files.append((f"{rel}/{e.name}", _stamp(e)))
+            files.append((f"{rel}/{e.name}", _stamp(e, linked)))
         elif bundles and e.is_dir() and not e.name.startswith("."):
-            _scan(root, f"{rel}/{e.name}", files, bundles)
+            _scan(root, f"{rel}/{e.name}", files, bundles, linked or e.is_symlink())
 
 
-def _stamp(entry: os.DirEntry) -> tuple:
+def _stamp(entry: os.DirEntry, linked: bool) -> tuple:
+    """What tells a changed file (mtime, size, inode), and whether a symlink leads to it."""
     info = entry.stat()
-    return (info.st_mtime_ns, info.st_size, info.st_ino)
+    return (info.st_mtime_ns, info.st_size, info.st_ino, linked or entry.is_symlink())
 
 
 @dataclass
@@ -103,8 +105,8 @@ def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None
     loaded = Loaded(config, root)
     files = source_files(root)
     cached = cache or {}
-    todo = [(kind, rel) for kind, rel, stamp in files if cached.get(rel, (None,))[0] != stamp]
-    read = dict(zip((rel for _, rel in todo), pmap(_read_task, todo, jobs, (root, config)), strict=True))
+    todo = [(kind, rel, stamp[3]) for kind, rel, stamp in files if cached.get(rel, (None,))[0] != stamp]
+    read = dict(zip((rel for _, rel, _ in todo), pmap(_read_task, todo, jobs, (root, config)), strict=True))
     fresh: FileCache = {}
     for _, rel, stamp in files:
         result = read[rel] if rel in read else cached[rel][1]
@@ -120,16 +122,16 @@ def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None
     return loaded
 
 
-def _read_task(shared: tuple[Path, Config], task: tuple[str, str]) -> FileResult:
+def _read_task(shared: tuple[Path, Config], task: tuple[str, str, bool]) -> FileResult:
     root, config = shared
-    kind, rel = task
-    return _read_file(root, root / rel, kind, config, renderer_for(config.allow_html, "private"))
+    kind, rel, linked = task
+    return _read_file(root, root / rel, kind, config, renderer_for(config.allow_html, "private"), linked)
 
 
-def _read_file(root: Path, path: Path, kind: str, config: Config, checker: Renderer) -> FileResult:
+def _read_file(root: Path, path: Path, kind: str, config: Config, checker: Renderer, linked: bool) -> FileResult:
     diags = Diagnostics()
     result = FileResult(kind, None, {}, diags.items)
-    doc = _document(root, path, diags)
+    doc = _document(root, path, diags, linked)
     if doc is None:
         return result
     if kind == "goal":
@@ -158,9 +160,9 @@ def _add(loaded: Loaded, result: FileResult, diags: Diagnostics) -> None:
         loaded.pages[entry.slug] = entry
 
 
-def _document(root: Path, path: Path, diags: Diagnostics) -> Document | None:
+def _document(root: Path, path: Path, diags: Diagnostics, linked: bool) -> Document | None:
     rel = path.relative_to(root).as_posix()
-    if not path.resolve().is_relative_to((root / "content").resolve()):
+    if linked and not path.resolve().is_relative_to((root / "content").resolve()):
         diags.error(Where(rel), "a symlink out of the content folder; not read")
         return None
     text = decode(path.read_bytes(), rel, diags)

@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from .build import Options
+from .diagnostics import BuildError
 from .rebuild import Engine, Outcome, State, Watcher
 
 EVENTS = "/__mastery/events"
@@ -98,7 +99,12 @@ class Handler(BaseHTTPRequestHandler):
                 return self._redirect(path + "/")
             return self._send(404, self._inject(self._read(state.files.get("404.html", b"Not found")), state),
                               "text/html; charset=utf-8", body)
-        data = self._read(state.files[key])
+        try:
+            data = self._read(state.files[key])
+        except BuildError as exc:  # a template fails on this page: the background pass will publish it too
+            errors = State(state.generation, state.site, {}, exc.diagnostics.sorted())
+            return self._send(500, self._inject(b"<!doctype html><title>Template error</title><body></body>", errors),
+                              "text/html; charset=utf-8", body)
         kind = content_type(key)
         if kind.startswith("text/html"):
             data = self._inject(data, state)
@@ -176,7 +182,8 @@ def serve(root: Path, options: Options, host: str, port: int, open_browser: bool
               "can read it. Use --host 127.0.0.1 or --audience public.", file=sys.stderr)
     first = engine.rebuild()  # the only rebuild that may fork workers: no thread is running yet
     engine.options.jobs = 1
-    report(first, engine.state, out)
+    completed = engine.complete()  # the whole first site, so template errors show at once
+    report(completed if completed is not None and not completed.ok else first, engine.state, out)
     handler = type("BoundHandler", (Handler,), {"engine": engine})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
@@ -210,9 +217,8 @@ def report(outcome: Outcome, state: State, out) -> None:
         print(d, file=sys.stderr, flush=True)
     if outcome.ok:
         t = outcome.timings
-        print(f"rebuilt: {outcome.rendered} of {outcome.pages} pages rendered in {t['total'] * 1000:.0f} ms "
-              f"(load {t['load'] * 1000:.0f} ms, render and write {t['render'] * 1000:.0f} ms)",
-              file=out, flush=True)
+        print(f"rebuilt: {outcome.pages} pages in {t['total'] * 1000:.0f} ms (load {t['load'] * 1000:.0f} ms, "
+              f"plan {t['plan'] * 1000:.0f} ms; pages are rendered as they are asked for)", file=out, flush=True)
     else:
         serving = "still serving the last good site" if state.site else "nothing to serve until they are fixed"
         print(f"{len(state.errors)} error(s): {serving}", file=out, flush=True)

@@ -20,9 +20,12 @@ from mdit_py_plugins.anchors import anchors_plugin
 SUMMARY_CHARS = 240
 
 
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
 def slugify(text: str) -> str:
     """Lowercase; runs of anything but a-z and 0-9 become one "-"."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return _NOT_SLUG.sub("-", text.lower()).strip("-")
 
 
 @dataclass
@@ -42,12 +45,14 @@ class Renderer:
     def render(self, source: str, rewrite: Callable[[str, str], str] | None = None) -> Rendered:
         """HTML and plain text; `rewrite(src, alt)` gives local images their new address."""
         tokens = self.md.parse(source)
-        tokens = [t for t in tokens if self.keep_private or not _is_private(t)]
-        for token in tokens:
-            if _is_private(token):  # shown to the author only, marked so the theme can style it
-                token.info = "private"
-            for image in _images(token):
-                if rewrite is not None:
+        if "private" in source:  # no private block without the word: skip the walk
+            tokens = [t for t in tokens if self.keep_private or not _is_private(t)]
+            for token in tokens:
+                if _is_private(token):  # shown to the author only, marked so the theme can style it
+                    token.info = "private"
+        if rewrite is not None and "![" in source:
+            for token in tokens:
+                for image in _images(token):
                     image.attrSet("src", rewrite(str(image.attrGet("src")), image.content))
         html = self.md.renderer.render(tokens, self.md.options, {})
         return Rendered(html, plain_text(tokens))
@@ -74,16 +79,26 @@ def _is_private(token: Token) -> bool:
     return token.type == "fence" and token.info.strip().split(" ")[0] == "private"
 
 
+_WORDS = ("text", "code_inline")
+_BREAKS = ("softbreak", "hardbreak")
+
+
 def plain_text(tokens: list[Token]) -> str:
+    """Words of the body, one space between them: inline text and code, code blocks."""
     parts: list[str] = []
     for token in tokens:
         if token.type == "inline":
-            parts.append("".join(c.content if c.type in ("text", "code_inline") else " "
-                                 for c in token.children or [] if c.type in ("text", "code_inline", "softbreak",
-                                                                             "hardbreak")))
+            for child in token.children or ():
+                if child.type in _WORDS:
+                    parts.append(child.content)
+                elif child.type in _BREAKS:
+                    parts.append(" ")
         elif token.type in ("fence", "code_block"):
             parts.append(token.content)
-    return re.sub(r"\s+", " ", " ".join(parts)).strip()
+        else:
+            continue
+        parts.append(" ")
+    return " ".join("".join(parts).split())
 
 
 def summarize(text: str, limit: int = SUMMARY_CHARS) -> str:

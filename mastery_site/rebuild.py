@@ -2,15 +2,21 @@
 
 Watchdog only marks the project dirty; one loop waits until a burst of changes has
 been quiet for a moment, then rebuilds once. A rebuild re-reads only changed files
-(by size and mtime), re-renders Markdown only for them, and re-renders only the
-pages whose fingerprint changed. The result goes to memory; a failed rebuild keeps
-the last good site and publishes its diagnostics instead.
+(by size and mtime), re-renders Markdown only for them, aggregates and plans the
+site, and publishes it at once: pages are rendered when the browser asks for them,
+so an edit is served as soon as the model is rebuilt (at 10,000 sessions, rendering
+every page would take seconds). Then the loop completes the site in the background:
+pages whose fingerprint is unchanged are taken from the last complete site, the
+others rendered, so template errors surface and the next rebuild starts warm; a newer
+edit interrupts it. A failed rebuild keeps the last good site and publishes its
+diagnostics instead.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,8 +24,23 @@ import jinja2
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from .build import Caches, Options, Rendered, environment_of, load_site, themes_of, write_site
+from .build import (
+    Caches,
+    Interrupted,
+    Options,
+    Rendered,
+    Site,
+    environment_of,
+    load_site,
+    plan_site,
+    render_page,
+    render_reusing,
+    template_files,
+    themes_of,
+    write_assets,
+)
 from .diagnostics import BuildError, Diagnostic
+from .pages import PageSpec
 from .theme import BUILT_IN_THEMES
 
 WATCHED = ("content", "templates", "static", "themes")  # besides mastery.yaml
@@ -38,8 +59,51 @@ class MemorySink:
     def copy_file(self, source: Path, rel: str) -> None:
         self.files[rel] = source
 
+
+class SiteFiles(Mapping):
+    """A site in memory whose pages are rendered when first asked for (then kept).
+
+    A page that fails to render is served from `fallback`, the last complete site,
+    while the background pass finds the same error and publishes it."""
+
+    def __init__(self, assets: dict[str, bytes | Path], specs: list[PageSpec],
+                 render: Callable[[PageSpec], bytes], fallback: Mapping | None = None):
+        self.assets = assets
+        self.specs = {spec.file: spec for spec in specs}
+        self.pages: dict[str, bytes] = {}
+        self._render = render
+        self.fallback = fallback or {}
+
+    def __getitem__(self, key: str) -> bytes | Path:
+        if key in self.assets:
+            return self.assets[key]
+        data = self.pages.get(key)
+        if data is None:
+            spec = self.specs[key]
+            try:
+                data = self.pages[key] = self._render(spec)
+            except BuildError:
+                if key not in self.fallback:
+                    raise
+                return self.fallback[key]
+        return data
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.assets or key in self.specs
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.assets
+        yield from self.specs
+
+    def __len__(self) -> int:
+        return len(self.assets) + len(self.specs)
+
+    # the Sink interface, for the background pass
+    def write(self, rel: str, data: bytes) -> None:
+        self.pages[rel] = data
+
     def reuse(self, rel: str, data: bytes | Path) -> bool:
-        self.files[rel] = data
+        self.pages.setdefault(rel, data)
         return True
 
 
@@ -65,29 +129,44 @@ class Outcome:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass
+class Pending:
+    """A published site whose pages are not all rendered yet."""
+
+    site: Site
+    chain: list[Path]
+    specs: list[PageSpec]
+    files: SiteFiles
+
+
 class Engine:
     def __init__(self, root: Path, options: Options):
         self.root, self.options = root, options
         self.caches = Caches()
-        self.rendered: Rendered = {}
+        self.rendered: Rendered = {}  # page file → (fingerprint, bytes) of the last complete site
+        self.complete_files: Mapping = {}  # the last site whose pages all rendered
+        self.pending: Pending | None = None
         self.env: jinja2.Environment | None = None
         self.chain: list[Path] = []
+        self.templates: set[str] = set()
         self.state = State()
         self.changed = threading.Condition()
         self.closing = False
 
     def rebuild(self) -> Outcome:
+        """Load, aggregate and plan; publish the site with its pages still to render."""
         started = time.perf_counter()
         try:
             site = load_site(self.root, self.options, caches=self.caches)
             loaded = time.perf_counter()
             chain = themes_of(site)
-            if chain != self.chain:
-                self.env, self.chain = None, chain
-            self.env = environment_of(site, chain, self.env)
-            sink = MemorySink()
-            before = {path: entry[0] for path, entry in self.rendered.items()}
-            pages = write_site(site, chain, self.env, sink, self.rendered, self.caches)
+            templates = {path for path, _ in template_files(site, chain)}
+            if chain != self.chain or templates != self.templates:  # Jinja would keep a shadowed template
+                self.env, self.chain, self.templates = None, chain, templates
+            env = self.env = environment_of(site, chain, self.env)
+            specs = plan_site(site)
+            assets = MemorySink()
+            write_assets(site, chain, assets, self.caches)
         except BuildError as exc:
             self._publish(None, exc.diagnostics.sorted())
             return Outcome(False, timings={"total": time.perf_counter() - started})
@@ -95,17 +174,47 @@ class Engine:
             where = Diagnostic("mastery-site", 1, 1, "error", f"internal error, please report it: {exc!r}")
             self._publish(None, [where])
             return Outcome(False, timings={"total": time.perf_counter() - started})
+        files = SiteFiles(assets.files, specs, lambda spec: render_page(env, site, spec), self.complete_files)
+        self.pending = Pending(site, chain, specs, files)
+        self._publish(files, site.diagnostics.sorted())
         done = time.perf_counter()
-        rendered = sum(1 for path, entry in self.rendered.items() if entry[0] is None or before.get(path) != entry[0])
-        self._publish(sink.files, site.diagnostics.sorted())
-        return Outcome(True, pages, rendered, {"load": loaded - started, "render": done - loaded,
-                                               "total": done - started})
+        return Outcome(True, len(specs), 0, {"load": loaded - started, "plan": done - loaded, "total": done - started})
+
+    def complete(self, stop: Callable[[], bool] | None = None) -> Outcome | None:
+        """Render every page of the published site not rendered yet, reusing the last complete
+        site's pages whose fingerprint is unchanged. None when there was nothing to do or `stop`
+        interrupted it; a failed Outcome (and the last complete site published again with the
+        errors) when a template fails."""
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return None
+        started = time.perf_counter()
+        reuse = dict(self.rendered)
+        try:
+            render_reusing(pending.site, pending.chain, self.env, pending.specs, pending.files, reuse, 1, None, stop)
+        except Interrupted:
+            return None
+        except BuildError as exc:
+            self._revert(exc.diagnostics.sorted())
+            return Outcome(False, timings={"total": time.perf_counter() - started})
+        old = self.rendered
+        rendered = sum(1 for path, (key, _) in reuse.items() if key is None or old.get(path, (None,))[0] != key)
+        self.rendered, self.complete_files = reuse, pending.files
+        return Outcome(True, len(pending.specs), rendered, {"render": time.perf_counter() - started})
 
     def _publish(self, files: dict | None, diagnostics: list[Diagnostic]) -> None:
         old = self.state
         with self.changed:
             self.state = State(old.generation + 1, old.site + (files is not None),
                                files if files is not None else old.files, diagnostics)
+            self.changed.notify_all()
+
+    def _revert(self, diagnostics: list[Diagnostic]) -> None:
+        """A template fails on the new site: show the last complete one, if any, with the errors."""
+        old = self.state
+        with self.changed:
+            self.state = State(old.generation + 1, old.site + 1 if self.complete_files else 0,
+                               self.complete_files, diagnostics)
             self.changed.notify_all()
 
     def wait_for_change(self, generation: int, timeout: float) -> None:
@@ -177,6 +286,9 @@ class Watcher(FileSystemEventHandler):
             self.rebuilds += 1
             self._watch_folders()
             self.report(outcome, self.engine.state)
+            completed = self.engine.complete(stop=self.dirty.is_set)
+            if completed is not None and not completed.ok:
+                self.report(completed, self.engine.state)
 
 
 def _relevant_path(root: Path, path: Path) -> bool:

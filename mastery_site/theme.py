@@ -9,6 +9,7 @@ being rendered, so a site works under any sub-path and from disk.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import posixpath
 import uuid
 from pathlib import Path
@@ -70,7 +71,9 @@ def _rel(root: Path, path: Path) -> str:
     return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
 
 
-def environment(root: Path, chain: list[Path]) -> jinja2.Environment:
+def environment(root: Path, chain: list[Path], reload: bool = True) -> jinja2.Environment:
+    """`reload`: check template files for edits at every use (the dev server); a build
+    renders with the templates as they were when it started."""
     loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(root / "templates"))]
                                  + [jinja2.FileSystemLoader(str(theme / "templates")) for theme in chain])
     env = jinja2.Environment(
@@ -80,6 +83,7 @@ def environment(root: Path, chain: list[Path]) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=reload,
     )
     env.globals.update(url=url, atom_id=atom_id)
     env.filters.update(slug=slugify, summary=summarize, datefmt=datefmt, duration=duration, measure=format_measure)
@@ -113,7 +117,9 @@ def atom_id(context, path: str) -> str:
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, context['site'].title + '/' + path)}"
 
 
+@functools.lru_cache(maxsize=4096)
 def datefmt(value, style: str = "long") -> str:
+    """A date as shown on pages; cached: a site shows the same few hundred days again and again."""
     if isinstance(value, str):
         value = dt.date.fromisoformat(value)
     if style == "iso":

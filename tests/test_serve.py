@@ -170,6 +170,7 @@ def test_serve_and_build_produce_identical_pages_also_after_edits(project, tmp_p
     options = Options("private")
     engine = Engine(project, options)
     assert engine.rebuild().ok
+    assert engine.complete().ok  # as serve does at start: the whole first site
 
     def same_as_build() -> None:
         out = tmp_path / f"build-{engine.state.site}"
@@ -183,8 +184,10 @@ def test_serve_and_build_produce_identical_pages_also_after_edits(project, tmp_p
     edit(project, "Two weeks of cycling", "Three weeks of cycling", "content/sessions/2026/2026-06-28-shin-splints.md")
     (project / "content/sessions/2026/2026-11-10-new.md").write_text(
         "---\ntitle: Brand new\ngoal: run-10k\noutcome: setback\nlesson: Sleep\n---\nNew.\n")
-    outcome = engine.rebuild()
-    assert outcome.ok and outcome.rendered < outcome.pages
+    assert engine.rebuild().ok
+    same_as_build()  # pages rendered as they are asked for
+    completed = engine.complete()  # the background pass: unchanged pages come from the last complete site
+    assert completed.ok and 0 < completed.rendered < completed.pages
     same_as_build()
     edit(project, 'title: "Run 10 km in under 50 minutes"', 'title: "Run 10 km fast"', "content/goals/run-10k.md")
     assert engine.rebuild().ok
@@ -202,3 +205,26 @@ def test_warns_loudly_when_a_private_edition_is_bound_to_the_network(project):
         assert not any("WARNING" in line for line in quiet.lines)
     finally:
         quiet.stop()
+
+
+def test_pages_render_when_asked_and_a_template_error_brings_back_the_last_complete_site(project):
+    engine = Engine(project, Options("public"))
+    assert engine.rebuild().ok and engine.complete().ok
+    page = "sessions/2026-11-21-framed/index.html"
+    before = engine.state.files[page]
+    edit(project, 'title: "Framed it"', 'title: "Framed, at last"')
+    assert engine.rebuild().ok
+    assert engine.state.files.pages == {}  # published before any page is rendered
+    assert b"Framed, at last" in engine.state.files[page]  # rendered on request
+    assert engine.complete().ok  # the background pass: now the last complete site
+    (project / "templates").mkdir()
+    (project / "templates/session.html").write_text(
+        '{% extends "base.html" %}\n{% block main %}{{ entry.no_such_field }}{% endblock %}\n')
+    assert engine.rebuild().ok
+    assert engine.state.files[page] == engine.complete_files[page]  # failing page: the last complete one
+    outcome = engine.complete()
+    assert outcome is not None and not outcome.ok
+    assert str(engine.state.errors[0]).startswith("templates/session.html:2:")
+    assert b"Framed, at last" in engine.state.files[page] and engine.state.files[page] != before
+    (project / "templates/session.html").unlink()
+    assert engine.rebuild().ok and engine.complete().ok and not engine.state.errors
