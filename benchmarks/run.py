@@ -154,7 +154,8 @@ def main() -> None:
             print(report(size, figures), flush=True)
             per_session[size] = figures["cold -j2"] / size * 1000
             if args.serve:
-                print("  " + serve_latency(corpus(folder, size), 20).replace("\n", "\n  "), flush=True)
+                for title in (False, True):
+                    print("  " + serve_latency(corpus(folder, size), 20, title).replace("\n", "\n  "), flush=True)
         print("scaling, cold build per 1000 sessions: " + ", ".join(f"{s}: {v:.2f} s" for s, v in per_session.items()))
 
 

@@ -2,7 +2,10 @@
 """Edit-to-served latency of `mastery-site serve`: edit one session 20 times, and time
 each edit from the write until the server returns the new text over HTTP.
 
-    benchmarks/serve_latency.py PORTFOLIO [--edits 20]
+    benchmarks/serve_latency.py PORTFOLIO [--edits 20] [--title]
+
+The edit adds a line to the body (the everyday edit), or with --title changes the
+title in the front matter (which changes other pages too: the full rebuild).
 
 Prints the median and worst latency and the median rebuild breakdown the server
 reported (load = read, validate, aggregate; plan = pages planned, search index and assets;
@@ -29,16 +32,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("portfolio", type=Path)
     ap.add_argument("--edits", type=int, default=20)
+    ap.add_argument("--title", action="store_true", help="edit the title instead of the body")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "p"
         shutil.copytree(args.portfolio / "content", root / "content")
         if (args.portfolio / "mastery.yaml").is_file():
             shutil.copy(args.portfolio / "mastery.yaml", root / "mastery.yaml")
-        print(run(root, args.edits))
+        print(run(root, args.edits, args.title))
 
 
-def run(root: Path, edits: int) -> str:
+def run(root: Path, edits: int, title: bool = False) -> str:
     session = max(p for p in (root / "content/sessions").rglob("*.md")  # the newest public entry: the everyday edit
                   if not re.search(r"^(draft|visibility):", p.read_text(), re.M))
     slug = session.stem if session.name != "index.md" else session.parent.name
@@ -59,7 +63,10 @@ def run(root: Path, edits: int) -> str:
         for i in range(edits):
             marker = f"edit-marker-{i}"
             start = time.perf_counter()
-            session.write_text(original.replace("\n---\n", f"\n---\n{marker}\n\n", 1))
+            if title:
+                session.write_text(re.sub(r"^title: .*$", f"title: {marker}", original, count=1, flags=re.M))
+            else:
+                session.write_text(original.replace("\n---\n", f"\n---\n{marker}\n\n", 1))
             while marker not in urllib.request.urlopen(page).read().decode():
                 time.sleep(0.002)
             latencies.append(time.perf_counter() - start)
@@ -72,7 +79,8 @@ def run(root: Path, edits: int) -> str:
     load = statistics.median(float(re.search(r"load (\d+) ms", b)[1]) for b in breakdown)
     planned = statistics.median(float(re.search(r"plan (\d+) ms", b)[1]) for b in breakdown)
     return (f"{root}: first build: {first.strip()}\n"
-            f"edit to served over {edits} edits: median {statistics.median(latencies) * 1000:.0f} ms, "
+            f"{'title' if title else 'body'} edit to served over {edits} edits: "
+            f"median {statistics.median(latencies) * 1000:.0f} ms, "
             f"worst {max(latencies) * 1000:.0f} ms\n"
             f"rebuild (median): load {load:.0f} ms, plan and assets {planned:.0f} ms")
 

@@ -242,9 +242,8 @@ def render_reusing(site: Site, chain: list[Path], env: jinja2.Environment, specs
 
 def write_assets(site: Site, chain: list[Path], sink: Sink, caches: Caches | None) -> None:
     """Everything but the pages: search index, images, theme and project static files."""
-    index = search_index(site.portfolio, caches.search if caches else None)
-    sink.write("search-index.json", index)
-    sink.write("search-index.js", b"window.MASTERY_SEARCH_INDEX = " + index + b";\n")
+    for rel, data in search_files(site, caches).items():
+        sink.write(rel, data)
     sink.write(".nojekyll", b"")  # GitHub Pages: serve the site as it is
     _copy_images(sink, site)
     for theme in reversed(chain):  # a child theme's assets override its parent's
@@ -255,6 +254,12 @@ def write_assets(site: Site, chain: list[Path], sink: Sink, caches: Caches | Non
         sink.copy_file(path, rel)
     for rel in skipped:
         site.diagnostics.warning(Where(f"static/{rel}"), "a symlink out of the project; not copied")
+
+
+def search_files(site: Site, caches: Caches | None) -> dict[str, bytes]:
+    """The search index, as JSON for the search page and as a script for file:// browsing."""
+    index = search_index(site.portfolio, caches.search if caches else None)
+    return {"search-index.json": index, "search-index.js": b"window.MASTERY_SEARCH_INDEX = " + index + b";\n"}
 
 
 SITE_WIDE = {"stats", "today"}  # globals whose value changes with almost any edit

@@ -256,8 +256,7 @@ def select(loaded: Loaded, audience: str, drafts: bool, memo: dict | None = None
     sessions = sorted((s for s, _ in loaded.sessions if shown(s) and (s.goal is None or s.goal in goals)),
                       key=lambda s: s.sort_key)
     pages = {slug: p for slug, p in sorted(loaded.pages.items()) if shown(p)}
-    entries = [*((f"goals/{g.slug}", g) for g in goals.values()), *((f"sessions/{s.slug}", s) for s in sessions),
-               *((p.slug, p) for p in pages.values())]
+    entries = [(folder_of(entry), entry) for entry in (*goals.values(), *sessions, *pages.values())]
     memo = memo if memo is not None else {}
     todo = [(entry.source, entry.body, folder) for folder, entry in entries if (entry.key, folder) not in memo]
     shared = (loaded.root, loaded.config.allow_html, audience)
@@ -269,6 +268,54 @@ def select(loaded: Loaded, audience: str, drafts: bool, memo: dict | None = None
             memo[key] = rendered[(entry.source, folder)]
         entry.html, entry.text, entry.images = memo[key]
     return Portfolio(loaded.config, audience, goals, sessions, pages)
+
+
+def folder_of(entry: Goal | Session | Page) -> str:
+    """The folder of an entry's page, where its images are placed."""
+    if isinstance(entry, Goal):
+        return f"goals/{entry.slug}"
+    return f"sessions/{entry.slug}" if isinstance(entry, Session) else entry.slug
+
+
+BODY_FIELDS = {"body", "html", "text", "images", "key"}
+
+
+def body_edits(root: Path, config: Config, cache: FileCache, rels: list[str], audience: str,
+               memo: dict) -> list[Goal | Session | Page] | None:
+    """The everyday edit, fast: when only the Markdown bodies of known entries changed (no
+    diagnostics before or after, no images), update those entries in place — body, key,
+    rendered html and text — and return them. None when anything else may have changed:
+    the caller then loads everything again."""
+    edits = []
+    for rel in rels:
+        if rel not in cache:
+            return None
+        old_stamp, old = cache[rel]
+        if old.entry is None or old.items or "![" in old.entry.body:
+            return None
+        try:
+            info = os.stat(root / rel)
+        except OSError:
+            return None
+        stamp = (info.st_mtime_ns, info.st_size, info.st_ino, old_stamp[3])
+        new = _read_file(root, root / rel, old.kind, config, renderer_for(config.allow_html, "private"), old_stamp[3])
+        if new.entry is None or new.items or new.spots != old.spots or "![" in new.entry.body \
+                or _without_body(new.entry) != _without_body(old.entry):
+            return None
+        edits.append((rel, stamp, old, new.entry.body))
+    renderer = renderer_for(config.allow_html, audience)
+    for rel, stamp, old, body in edits:
+        entry = old.entry
+        entry.body, entry.key = body, (entry.source, stamp)
+        key = (entry.key, folder_of(entry))
+        memo[key] = render_body(renderer, root, entry.source, body, key[1])
+        entry.html, entry.text, entry.images = memo[key]
+        cache[rel] = (stamp, old)
+    return [old.entry for _, _, old, _ in edits]
+
+
+def _without_body(entry: Goal | Session | Page) -> tuple:
+    return type(entry), {k: v for k, v in vars(entry).items() if k not in BODY_FIELDS}
 
 
 def _render_task(shared: tuple[Path, bool, str], task: tuple[str, str, str]) -> tuple[str, str, list[Image]]:

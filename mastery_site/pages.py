@@ -96,7 +96,7 @@ def plan(portfolio: Portfolio, stats: dict, lastmod: dict | None = None) -> list
                  {"entries": newest[:FEED_ENTRIES], "feed_goal": None}, listed=False),
         PageSpec("404.html", "404.html", "Page not found", {"absolute_links": True}, listed=False),
     ]
-    specs += [PageSpec(f"{p.slug}/", "page.html", p.title, {"entry": p}, description=summarize(p.text, 160),
+    specs += [PageSpec(f"{p.slug}/", "page.html", p.title, {"entry": p}, description=describe(p),
                        image=p.images[0].path if p.images else None, source=p.source)
               for p in portfolio.pages.values()]
     dates = {f"content/{path.removeprefix('content/')}": day for path, day in (lastmod or {}).items()}
@@ -130,7 +130,7 @@ def _goal_page(portfolio: Portfolio, goal: Goal, record: dict, today) -> PageSpe
     reached = {m["title"]: m for m in achieved_milestones(goal, sessions)}
     photos = [(s, image) for s in sessions for image in s.images]
     by_slug = {s.slug: s for s in sessions}
-    return PageSpec(f"goals/{goal.slug}/", "goal.html", goal.title, description=summarize(goal.text, 160),
+    return PageSpec(f"goals/{goal.slug}/", "goal.html", goal.title, description=describe(goal),
                     image=_goal_picture(goal, photos), source=goal.source, context={
         "photos": photos, "today": today,
         "goal": goal, "record": record, "sessions": sessions[::-1],
@@ -168,7 +168,7 @@ def _session_pages(portfolio: Portfolio, stats: dict) -> list[PageSpec]:
             if s.outcome == "setback" and s.goal:
                 context.update(_hard_things_before(s, wins_by_goal[s.goal], *comebacks[s.goal], by_slug))
             specs.append(PageSpec(f"sessions/{s.slug}/", "session.html", s.title, context,
-                                  description=summarize(s.text, 160), source=s.source,
+                                  description=describe(s), source=s.source,
                                   image=s.images[0].path if s.images else None))
     return sorted(specs, key=lambda p: p.path)
 
@@ -224,6 +224,19 @@ def _tag_pages(portfolio: Portfolio) -> list[PageSpec]:
     specs = [PageSpec("tags/", "tags.html", "Tags", {"tags": list(tags.values())})]
     specs += [PageSpec(f"tags/{t.slug}/", "tag.html", f"Tagged “{t.name}”", {"tag": t}) for t in tags.values()]
     return specs
+
+
+def describe(entry: Goal | Session | Page) -> str:
+    """The meta description of an entry's own page: the start of its body."""
+    return summarize(entry.text, 160)
+
+
+def refresh_descriptions(specs: list[PageSpec], entries: list[Goal | Session | Page]) -> None:
+    """After bodies were edited in place: the descriptions of their own pages."""
+    by_source = {entry.source: entry for entry in entries}
+    for spec in specs:
+        if spec.source in by_source:
+            spec.description = describe(by_source[spec.source])
 
 
 def _feedback_by_person(portfolio: Portfolio) -> list[tuple[str, str, list[tuple[Session, object]]]]:

@@ -35,12 +35,14 @@ from .build import (
     plan_site,
     render_page,
     render_reusing,
+    search_files,
     template_files,
     themes_of,
     write_assets,
 )
+from .content import body_edits
 from .diagnostics import BuildError, Diagnostic
-from .pages import PageSpec
+from .pages import PageSpec, refresh_descriptions
 from .theme import BUILT_IN_THEMES
 
 WATCHED = ("content", "templates", "static", "themes")  # besides mastery.yaml
@@ -145,7 +147,8 @@ class Engine:
         self.caches = Caches()
         self.rendered: Rendered = {}  # page file → (fingerprint, bytes) of the last complete site
         self.complete_files: Mapping = {}  # the last site whose pages all rendered
-        self.pending: Pending | None = None
+        self.pending: Pending | None = None  # published, pages not all rendered yet
+        self.last: Pending | None = None  # the last good rebuild
         self.env: jinja2.Environment | None = None
         self.chain: list[Path] = []
         self.templates: set[str] = set()
@@ -153,17 +156,23 @@ class Engine:
         self.changed = threading.Condition()
         self.closing = False
 
-    def rebuild(self) -> Outcome:
-        """Load, aggregate and plan; publish the site with its pages still to render."""
+    def rebuild(self, changed: set[Path] | None = None) -> Outcome:
+        """Load, aggregate and plan; publish the site with its pages still to render.
+
+        `changed`: the files changed since the last rebuild, when known (the watcher's);
+        when they are only edited Markdown bodies, the model is updated in place instead."""
         started = time.perf_counter()
         try:
+            outcome = self._edit_bodies(changed, started) if changed and self.last is not None else None
+            if outcome is not None:
+                return outcome
             site = load_site(self.root, self.options, caches=self.caches)
             loaded = time.perf_counter()
             chain = themes_of(site)
             templates = {path for path, _ in template_files(site, chain)}
             if chain != self.chain or templates != self.templates:  # Jinja would keep a shadowed template
                 self.env, self.chain, self.templates = None, chain, templates
-            env = self.env = environment_of(site, chain, self.env)
+            self.env = environment_of(site, chain, self.env)
             specs = plan_site(site)
             assets = MemorySink()
             write_assets(site, chain, assets, self.caches)
@@ -174,11 +183,34 @@ class Engine:
             where = Diagnostic("mastery-site", 1, 1, "error", f"internal error, please report it: {exc!r}")
             self._publish(None, [where])
             return Outcome(False, timings={"total": time.perf_counter() - started})
-        files = SiteFiles(assets.files, specs, lambda spec: render_page(env, site, spec), self.complete_files)
-        self.pending = Pending(site, chain, specs, files)
-        self._publish(files, site.diagnostics.sorted())
+        self._publish_lazy(site, chain, specs, assets.files)
         done = time.perf_counter()
         return Outcome(True, len(specs), 0, {"load": loaded - started, "plan": done - loaded, "total": done - started})
+
+    def _edit_bodies(self, changed: set[Path], started: float) -> Outcome | None:
+        """Only Markdown bodies changed: same model, same plan; new html, text, descriptions,
+        search index. None when the change is anything else."""
+        last = self.last
+        rels = [p.relative_to(self.root).as_posix() for p in changed if p.is_relative_to(self.root)]
+        if len(rels) != len(changed) or not all(rel.startswith("content/") for rel in rels):
+            return None
+        entries = body_edits(self.root, last.site.portfolio.config, self.caches.files, rels,
+                             self.options.audience, self.caches.bodies)
+        if entries is None:
+            return None
+        loaded = time.perf_counter()
+        refresh_descriptions(last.specs, entries)
+        assets = {**last.files.assets, **search_files(last.site, self.caches)}
+        self._publish_lazy(last.site, last.chain, last.specs, assets)
+        done = time.perf_counter()
+        return Outcome(True, len(last.specs), 0, {"load": loaded - started, "plan": done - loaded,
+                                                  "total": done - started})
+
+    def _publish_lazy(self, site: Site, chain: list[Path], specs: list[PageSpec], assets: dict) -> None:
+        env = self.env
+        files = SiteFiles(assets, specs, lambda spec: render_page(env, site, spec), self.complete_files)
+        self.pending = self.last = Pending(site, chain, specs, files)
+        self._publish(files, site.diagnostics.sorted())
 
     def complete(self, stop: Callable[[], bool] | None = None) -> Outcome | None:
         """Render every page of the published site not rendered yet, reusing the last complete
@@ -203,6 +235,8 @@ class Engine:
         return Outcome(True, len(pending.specs), rendered, {"render": time.perf_counter() - started})
 
     def _publish(self, files: dict | None, diagnostics: list[Diagnostic]) -> None:
+        if files is None:  # a failed rebuild: the next one starts from scratch
+            self.last = None
         old = self.state
         with self.changed:
             self.state = State(old.generation + 1, old.site + (files is not None),
@@ -211,6 +245,7 @@ class Engine:
 
     def _revert(self, diagnostics: list[Diagnostic]) -> None:
         """A template fails on the new site: show the last complete one, if any, with the errors."""
+        self.last = None
         old = self.state
         with self.changed:
             self.state = State(old.generation + 1, old.site + 1 if self.complete_files else 0,
@@ -244,6 +279,8 @@ class Watcher(FileSystemEventHandler):
         self.observer = Observer()
         self.stopping = False
         self.rebuilds = 0
+        self.lock = threading.Lock()
+        self.changed: set[Path] | None = set()  # files changed since the last rebuild; None: unknown
 
     def start(self) -> None:
         self.observer.schedule(self, str(self.engine.root), recursive=False)  # mastery.yaml, new folders
@@ -267,6 +304,13 @@ class Watcher(FileSystemEventHandler):
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in ("opened", "closed_no_write") or not self._relevant(event):
             return
+        with self.lock:
+            if event.is_directory:  # a file event comes too, except for a folder moved or deleted
+                if event.event_type != "modified":
+                    self.changed = None
+            elif self.changed is not None:
+                paths = (Path(str(p)) for p in (event.src_path, getattr(event, "dest_path", "")) if p)
+                self.changed.update(p for p in paths if _relevant_path(self.engine.root, p))
         self.last_event = time.monotonic()
         self.dirty.set()
 
@@ -282,7 +326,9 @@ class Watcher(FileSystemEventHandler):
             self.dirty.clear()
             if self.stopping:
                 return
-            outcome = self.engine.rebuild()
+            with self.lock:
+                changed, self.changed = self.changed, set()
+            outcome = self.engine.rebuild(changed)
             self.rebuilds += 1
             self._watch_folders()
             self.report(outcome, self.engine.state)

@@ -228,3 +228,34 @@ def test_pages_render_when_asked_and_a_template_error_brings_back_the_last_compl
     assert b"Framed, at last" in engine.state.files[page] and engine.state.files[page] != before
     (project / "templates/session.html").unlink()
     assert engine.rebuild().ok and engine.complete().ok and not engine.state.errors
+
+
+def test_a_body_edit_updates_the_model_in_place_and_serves_what_build_makes(project, tmp_path):
+    options = Options("private")
+    engine = Engine(project, options)
+    assert engine.rebuild().ok and engine.complete().ok
+    specs = engine.last.specs
+    edit(project, "\n---\n", "\n---\nA brand-new opening line about cadence.\n\n")
+    assert engine.rebuild({project / SESSION}).ok
+    assert engine.last.specs is specs  # the everyday edit: same plan, no full reload
+    files = engine.state.files
+    assert b"A brand-new opening line about cadence." in files["sessions/2026-11-21-framed/index.html"]
+    assert b"A brand-new opening line about cadence." in files["search-index.json"]
+    assert engine.complete().ok
+    out = build(project, tmp_path / "built", options).out
+    served = {k: (v.read_bytes() if isinstance(v, Path) else v) for k, v in engine.state.files.items()}
+    assert served == {k: v for k, v in site_files(out).items() if k != ".mastery-site"}
+
+    edit(project, 'title: "Framed it"', 'title: "Framed, retitled"')  # front matter: the full rebuild
+    assert engine.rebuild({project / SESSION}).ok and engine.last.specs is not specs
+    assert b"Framed, retitled" in engine.state.files["timeline/index.html"]
+
+
+def test_a_body_edit_does_not_hide_an_error_elsewhere(project):
+    engine = Engine(project, Options("public"))
+    assert engine.rebuild().ok
+    edit(project, "goal: watercolour", "goal: watercolor")
+    assert not engine.rebuild({project / SESSION}).ok
+    edit(project, "\n---\n", "\n---\nStill wrong goal.\n\n")
+    assert not engine.rebuild({project / SESSION}).ok
+    assert "unknown goal" in str(engine.state.errors[0])
