@@ -182,7 +182,7 @@ def plan_site(site: Site) -> list[PageSpec]:
 
 def _render_pages(site: Site, env: jinja2.Environment, specs: list[PageSpec], sink: Sink, jobs: int) -> None:
     """Interleaved shares (neighbouring pages cost alike), one task per share."""
-    shares = max(1, jobs) * 8
+    shares = max(1, jobs) * 32
     chunks = [range(start, len(specs), shares) for start in range(min(shares, len(specs)))]
     jobs = jobs if len(specs) >= MIN_ITEMS else 1
     errors = [d for found in pmap(_render_chunk, chunks, jobs, (site, env, specs, sink), min_items=1) for d in found]
@@ -346,6 +346,7 @@ def environment_of(site: Site, chain: list[Path], env: jinja2.Environment | None
         build_date=source_date(),
     )
     return env
+
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, order=True)
@@ -25,9 +26,9 @@ class Diagnostic:
         return f"{self.path}:{self.line}:{self.col}: {self.severity}: {self.message}"
 
 
-@dataclass(frozen=True)
-class Where:
-    """A place in a source file; line and column are 1-based."""
+class Where(NamedTuple):
+    """A place in a source file; line and column are 1-based. A named tuple: a file's
+    places are kept in the build cache by the thousand, and tuples load fast."""
 
     path: str
     line: int = 1

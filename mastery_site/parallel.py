@@ -8,6 +8,7 @@ starting workers would cost more than it saves.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
@@ -30,12 +31,14 @@ def pmap(func: Callable[[Any, Any], Any], items: Sequence, jobs: int, shared: An
         return [func(shared, item) for item in items]
     global _shared
     _shared = shared
+    gc.freeze()  # workers inherit the model: their collector need not walk it (nor copy its pages)
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            chunk = max(1, len(items) // (jobs * 8))
+            chunk = max(1, len(items) // (jobs * 32))  # small: workers finish close together
             return pool.map(_call, [(func, item) for item in items], chunksize=chunk)
     finally:
         _shared = None
+        gc.unfreeze()
 
 
 def _call(task: tuple[Callable, Any]) -> Any:
