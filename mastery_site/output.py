@@ -4,6 +4,13 @@ The site is written into a sibling staging directory and swapped in only when
 complete, so a failed build leaves the previous site as it was. A directory
 is only ever replaced if it is empty or carries our marker file, and never if
 it is the project itself or one of its ancestors.
+
+Incremental builds keep the replaced site as a spare (`.<name>.spare` beside the
+output) and build the next site in it: its page folders already exist, so an
+unchanged page costs a link check, not a new folder and a new link. Nothing in the
+spare is written in place (its files may be links to the live site's): a file is
+removed before it is written, and whatever the new site does not have is removed
+before the swap.
 """
 
 from __future__ import annotations
@@ -55,26 +62,45 @@ class Staging:
     Its marker file records the digest of the inputs it was built from, so an
     unchanged project can be recognised without building."""
 
-    def __init__(self, out: Path, inputs: str = ""):
+    def __init__(self, out: Path, inputs: str = "", keep_spare: bool = False):
         self.out = out.resolve()
         self.dir = self.out.parent / f".{self.out.name}.staging-{os.getpid()}"
+        self.spare = self.out.parent / f".{self.out.name}.spare"
         self.inputs = inputs
+        self.keep_spare = keep_spare
+        self.recycled = False  # built in the spare: files the new site lacks must go
+        self.kept: set[str] = set()
 
     def __enter__(self) -> Staging:
         for stale in self.out.parent.glob(f".{self.out.name}.*-[0-9]*"):  # left by an interrupted build
             if stale.name.rsplit("-", 1)[0].endswith((".staging", ".old")):
                 shutil.rmtree(stale, ignore_errors=True)
-        self.dir.mkdir(parents=True)
-        (self.dir / MARKER).write_text(MARKER_TEXT.format(self.inputs))
+        if self.keep_spare and self.spare.is_dir() and not self.spare.is_symlink():
+            self.spare.rename(self.dir)
+            self.recycled = True
+        else:
+            self.dir.mkdir(parents=True)
+        self.write(MARKER, MARKER_TEXT.format(self.inputs).encode())
         return self
 
     def _target(self, rel: str) -> str:
-        """Where `rel` goes; never outside the staging directory, whatever a path from content says."""
+        """Where `rel` goes, made free; never outside the staging directory, whatever a path
+        from content says."""
         root = str(self.dir)
         target = os.path.normpath(os.path.join(root, rel))
         if not target.startswith(root + os.sep):
             raise OutputError(f"refusing to write {rel!r}: it is outside the output directory")
-        os.makedirs(os.path.dirname(target), exist_ok=True)
+        self.kept.add(target)
+        if not self.recycled:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            return target
+        _make_folder(os.path.dirname(target), root)
+        try:
+            os.unlink(target)  # maybe a link to the live site's file: never write through it
+        except FileNotFoundError:
+            pass
+        except IsADirectoryError:
+            shutil.rmtree(target)
         return target
 
     def write(self, rel: str, data: bytes) -> None:
@@ -90,6 +116,9 @@ class Staging:
         if isinstance(data, bytes):
             self.write(rel, data)
             return True
+        if self.recycled and _same_file(os.path.join(self.dir, rel), data):  # linked two builds ago
+            self.kept.add(os.path.normpath(os.path.join(self.dir, rel)))
+            return True
         target = self._target(rel)
         try:
             os.link(data, target)
@@ -99,16 +128,27 @@ class Staging:
             shutil.copyfile(data, target)
         return True
 
+    def keep(self, rels: list[str]) -> None:
+        """Files written elsewhere (by worker processes) that belong to the new site."""
+        self.kept.update(os.path.normpath(os.path.join(self.dir, rel)) for rel in rels)
+
     def commit(self, pages: int = 0) -> None:
-        """Swap the finished site in. A large old site is deleted by a detached `rm`, off the
-        build's critical path (an interrupted removal is finished by the next build)."""
+        """Swap the finished site in. The old site becomes the spare (incremental builds) or is
+        deleted, a large one by a detached `rm`, off the build's critical path (an interrupted
+        removal is finished by the next build)."""
+        if self.recycled:
+            _remove_all_but(str(self.dir), self.kept)
         old = self.out.parent / f".{self.out.name}.old-{os.getpid()}"
         if self.out.exists():
             self.out.rename(old)
         self.dir.rename(self.out)
         if not old.exists():
             return
-        if pages > LARGE and shutil.which("rm"):
+        if self.keep_spare:
+            if self.spare.is_symlink() or self.spare.exists():  # not ours to recycle: never followed
+                self.spare.unlink() if self.spare.is_symlink() else shutil.rmtree(self.spare)
+            old.rename(self.spare)
+        elif pages > LARGE and shutil.which("rm"):
             subprocess.Popen(["rm", "-rf", "--", str(old)], start_new_session=True,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         else:
@@ -117,6 +157,41 @@ class Staging:
     def __exit__(self, exc_type, exc, tb) -> None:
         if self.dir.exists():  # not committed: the build failed
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _make_folder(folder: str, root: str) -> None:
+    """Like os.makedirs, but a file in the way (left in the spare) is removed."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        parts = os.path.relpath(folder, root).split(os.sep)
+        for i in range(1, len(parts) + 1):
+            path = os.path.join(root, *parts[:i])
+            if os.path.isfile(path) or os.path.islink(path):
+                os.unlink(path)
+        os.makedirs(folder, exist_ok=True)
+
+
+def _same_file(a: str, b: Path) -> bool:
+    try:
+        sa, sb = os.lstat(a), os.stat(b)
+    except OSError:
+        return False
+    return (sa.st_ino, sa.st_dev) == (sb.st_ino, sb.st_dev)
+
+
+def _remove_all_but(root: str, kept: set[str]) -> None:
+    """Remove every file under `root` not in `kept`, then the folders that left empty."""
+    emptied: set[str] = set()
+    for folder, dirs, files in os.walk(root, topdown=False):
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+            path = os.path.join(folder, name)
+            if path not in kept:
+                os.unlink(path)
+                emptied.add(folder)
+        if folder in emptied and folder != root and not os.listdir(folder):
+            os.rmdir(folder)
+            emptied.add(os.path.dirname(folder))
 
 
 def static_files(source: Path, inside: Path) -> tuple[list[tuple[str, Path]], list[str]]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .markup import slugify
 
-GITIGNORE = "# Built site and caches: rebuilt from content, never committed\n_site/\n.mastery-cache/\n"
+GITIGNORE = "# Built site and caches: rebuilt from content, never committed\n_site/\n._site.spare/\n.mastery-cache/\n"
 
 CONFIG = """\
 # mastery-site configuration. Every key is optional; these are the defaults

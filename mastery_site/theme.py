@@ -71,12 +71,36 @@ def _rel(root: Path, path: Path) -> str:
     return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
 
 
+_DICT_METHODS = frozenset(dir(dict))
+
+
+class SiteEnvironment(jinja2.Environment):
+    """Jinja's environment, with `x.name` on a plain dict looking up the key first. Jinja
+    tries the attribute first, and on a dict (wins, stats) that costs an exception per
+    lookup; names of dict methods (`items`, `get`, …) still mean the method."""
+
+    def getattr(self, obj, attribute):
+        if type(obj) is dict and attribute not in _DICT_METHODS:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        try:
+            return getattr(obj, attribute)
+        except AttributeError:
+            pass
+        try:
+            return obj[attribute]
+        except (TypeError, LookupError, AttributeError):
+            return self.undefined(obj=obj, name=attribute)
+
+
 def environment(root: Path, chain: list[Path], reload: bool = True) -> jinja2.Environment:
     """`reload`: check template files for edits at every use (the dev server); a build
     renders with the templates as they were when it started."""
     loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(root / "templates"))]
                                  + [jinja2.FileSystemLoader(str(theme / "templates")) for theme in chain])
-    env = jinja2.Environment(
+    env = SiteEnvironment(
         loader=loader,
         autoescape=jinja2.select_autoescape(["html", "xml", "svg"], default_for_string=True),
         undefined=jinja2.StrictUndefined,

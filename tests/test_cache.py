@@ -69,3 +69,29 @@ def test_a_cache_signed_by_someone_else_is_never_trusted(project, cli, monkeypat
 def test_no_cache_neither_reads_nor_writes_it(project, cli):
     assert cli("build", project, "--no-cache").code == 0
     assert not (project / ".mastery-cache").exists()
+
+
+def test_incremental_builds_reuse_the_spare_site_and_never_write_through_its_links(project, cli, tmp_path):
+    site, spare = project / "_site", project / "._site.spare"
+    framed = "sessions/2026-11-21-framed/index.html"
+    assert cli("build", project).code == 0
+    edit(project)
+    assert cli("build", project).code == 0
+    assert (spare / framed).is_file()  # the replaced site, kept to build the next one in
+    old_framed = (spare / framed).read_text()
+    assert "A simple oak frame" not in old_framed
+    untouched = "sessions/2026-06-03-first-run-in-years/index.html"
+    assert inode(spare / untouched) == inode(site / untouched)  # one file, linked into both
+    path = project / SESSION
+    path.write_text(path.read_text().replace("A simple oak frame", "An oak frame"))
+    gone = project / "content/sessions/2026/2026-06-28-shin-splints.md"
+    gone.unlink()  # its page must not survive in the recycled tree
+    (site / "sessions/extra.html").write_text("not ours")  # nor must a stray file in the old site
+    assert cli("build", project).code == 0
+    assert "An oak frame" in (site / framed).read_text()
+    assert (spare / framed).read_text() == (site / framed).read_text().replace("An oak frame", "A simple oak frame")
+    assert not (site / "sessions/2026-06-28-shin-splints").exists()
+    assert not (site / "sessions/extra.html").exists()
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(site) == site_files(tmp_path / "full")
+    assert not list(project.glob("._site.staging-*")) and not list(project.glob("._site.old-*"))

@@ -18,6 +18,7 @@ def test_init_scaffolds_a_portfolio_that_builds_at_once(cli, tmp_path):
     assert result.code == 0
     assert "_site/" in (project / ".gitignore").read_text()
     assert ".mastery-cache/" in (project / ".gitignore").read_text()
+    assert "._site.spare/" in (project / ".gitignore").read_text()
     build = cli("build", project)
     assert build.code == 0, build.err
     assert (project / "_site/index.html").is_file()
