@@ -93,7 +93,9 @@ def scenario(size: int, folder: Path, runs: int, with_hugo: bool) -> dict:
 
     def clean() -> None:
         shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(out.parent / f".{out.name}.spare", ignore_errors=True)
         shutil.rmtree(root / ".mastery-cache", ignore_errors=True)
+        os.sync()  # the previous run's writes are flushed before this one is timed, not during it
 
     figures = {"floor": median_of(runs, clean, lambda: floor(root, out, 2))}
     for jobs in (1, 2):  # cold: no previous site, no cache
@@ -116,7 +118,7 @@ def scenario(size: int, folder: Path, runs: int, with_hugo: bool) -> dict:
     site = hugo_site(root, folder) if with_hugo else None
     if site is not None:
         hugo_out = folder / f"hugo-out-{size}"
-        figures["hugo"] = median_of(runs, lambda: shutil.rmtree(hugo_out, ignore_errors=True),
+        figures["hugo"] = median_of(runs, lambda: (shutil.rmtree(hugo_out, ignore_errors=True), os.sync()),
                                     lambda: timed(["hugo", "--quiet", "-s", str(site), "-d", str(hugo_out)]))
     return figures
 
