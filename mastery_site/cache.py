@@ -39,7 +39,8 @@ def load_cache(path: Path):
         return None
     if key is None or not data.startswith(MAGIC) or len(data) < len(MAGIC) + 32:
         return None
-    signature, payload = data[len(MAGIC):len(MAGIC) + 32], data[len(MAGIC) + 32:]
+    view = memoryview(data)  # slices without copies: the cache is ~100 MB at 10,000 sessions
+    signature, payload = view[len(MAGIC):len(MAGIC) + 32], view[len(MAGIC) + 32:]
     if not hmac.compare_digest(signature, hmac.new(key, payload, hashlib.sha256).digest()):
         return None
     try:
@@ -62,20 +63,35 @@ def _collector_paused():
 
 
 def save_cache(path: Path, value) -> None:
-    """Write atomically; a cache that cannot be written is simply not written."""
+    """Write atomically; a cache that cannot be written is simply not written. The pickle is
+    streamed to the file and signed as it goes (no copy of it in memory)."""
     key = _key()
     if key is None:
         return
-    with _collector_paused():
-        payload = pickle.dumps((__version__, value), protocol=pickle.HIGHEST_PROTOCOL)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         (path.parent / ".gitignore").write_text("*\n")  # never committed, even without init's .gitignore
         partial = path.with_name(path.name + ".partial")
-        partial.write_bytes(MAGIC + hmac.new(key, payload, hashlib.sha256).digest() + payload)
+        with open(partial, "wb") as handle, _collector_paused():
+            handle.write(MAGIC + bytes(32))  # the signature goes here once the payload is written
+            signed = _Signed(handle, hmac.new(key, digestmod=hashlib.sha256))
+            pickle.dump((__version__, value), signed, protocol=pickle.HIGHEST_PROTOCOL)
+            handle.seek(len(MAGIC))
+            handle.write(signed.mac.digest())
         partial.replace(path)
     except OSError:
         return
+
+
+class _Signed:
+    """A file that signs what is written to it."""
+
+    def __init__(self, handle, mac):
+        self.handle, self.mac = handle, mac
+
+    def write(self, data) -> int:
+        self.mac.update(data)
+        return self.handle.write(data)
 
 
 def _key() -> bytes | None:

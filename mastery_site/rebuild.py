@@ -231,6 +231,7 @@ class Engine:
             return Outcome(False, timings={"total": time.perf_counter() - started})
         old = self.rendered
         rendered = sum(1 for path, (key, _) in reuse.items() if key is None or old.get(path, (None,))[0] != key)
+        pending.files.fallback = {}  # every page rendered: older sites need not be kept
         self.rendered, self.complete_files = reuse, pending.files
         return Outcome(True, len(pending.specs), rendered, {"render": time.perf_counter() - started})
 

@@ -189,6 +189,7 @@ def test_serve_and_build_produce_identical_pages_also_after_edits(project, tmp_p
     completed = engine.complete()  # the background pass: unchanged pages come from the last complete site
     assert completed.ok and 0 < completed.rendered < completed.pages
     same_as_build()
+    assert engine.complete_files.fallback == {}  # a complete site does not keep the one before alive
     edit(project, 'title: "Run 10 km in under 50 minutes"', 'title: "Run 10 km fast"', "content/goals/run-10k.md")
     assert engine.rebuild().ok
     same_as_build()
