@@ -84,11 +84,12 @@ class BuildResult:
     site: Site | None  # None when the site was up to date and nothing was built
 
 
-def load_site(root: Path, options: Options, diags: Diagnostics | None = None, caches: Caches | None = None) -> Site:
+def load_site(root: Path, options: Options, diags: Diagnostics | None = None, caches: Caches | None = None,
+              changed: set[str] | None = None) -> Site:
     """Read and validate everything; raise BuildError if any error was found.
 
     `caches` (the dev server's or the build cache) lets unchanged files skip reading and
-    Markdown rendering."""
+    Markdown rendering; `changed` (project paths, the dev server's) may spare a scan."""
     diags = diags if diags is not None else Diagnostics()
     config = load_config(root, diags)
     if options.base_url:
@@ -98,7 +99,7 @@ def load_site(root: Path, options: Options, diags: Diagnostics | None = None, ca
         caches.bodies.clear()
         caches.config = repr(config)
     options.progress.phase("reading and checking the content")
-    loaded = load(root, config, diags, caches.files if caches else None, options.jobs)
+    loaded = load(root, config, diags, caches.files if caches else None, options.jobs, changed)
     if diags.errors:
         raise BuildError(diags)
     options.progress.phase("rendering Markdown")

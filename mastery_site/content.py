@@ -13,6 +13,7 @@ import functools
 import os
 import posixpath
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,14 +97,17 @@ class FileResult:
 FileCache = dict[str, tuple[tuple, FileResult]]  # path in the project → (stat stamp, result); for one config
 
 
-def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None = None, jobs: int = 1) -> Loaded:
+def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None = None, jobs: int = 1,
+         changed: set[str] | None = None) -> Loaded:
     """Read and validate every goal, session and page under `root/content`.
 
     With a `cache` (the dev server's), a file whose size and mtime are unchanged is
     not read again; its entry and its diagnostics are reused. Files to read are read
-    in `jobs` processes."""
+    in `jobs` processes. `changed` (the watcher's): when every changed path is a file
+    the cache knows, the content folder is not scanned again."""
     loaded = Loaded(config, root)
-    files = source_files(root)
+    files = _known_files(root, cache, changed) if cache and changed else None
+    files = files if files is not None else source_files(root)
     cached = cache or {}
     todo = [(kind, rel, stamp[3]) for kind, rel, stamp in files if cached.get(rel, (None,))[0] != stamp]
     read = dict(zip((rel for _, rel, _ in todo), pmap(_read_task, todo, jobs, (root, config)), strict=True))
@@ -120,6 +124,24 @@ def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None
         cache.update(fresh)
     _check_sessions(loaded, diags)
     return loaded
+
+
+def _known_files(root: Path, cache: FileCache, changed: set[str]) -> list[tuple[str, str, tuple]] | None:
+    """The files of the last load, with new stamps for `changed`; None unless all are known files."""
+    if not changed <= cache.keys():
+        return None
+    files = []
+    for rel, (stamp, result) in cache.items():
+        if rel in changed:
+            try:
+                info = os.stat(root / rel)
+            except OSError:
+                return None
+            if not stat.S_ISREG(info.st_mode):
+                return None
+            stamp = (info.st_mtime_ns, info.st_size, info.st_ino, stamp[3])
+        files.append((result.kind, rel, stamp))
+    return files
 
 
 def _read_task(shared: tuple[Path, Config], task: tuple[str, str, bool]) -> FileResult:

@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 from .build import Options
 from .diagnostics import BuildError
-from .rebuild import Engine, Outcome, State, Watcher
+from .rebuild import Engine, Outcome, State, Watcher, settle
 
 EVENTS = "/__mastery/events"
 CLIENT = """<script>(function () {
@@ -183,6 +183,7 @@ def serve(root: Path, options: Options, host: str, port: int, open_browser: bool
     first = engine.rebuild()  # the only rebuild that may fork workers: no thread is running yet
     engine.options.jobs = 1
     completed = engine.complete()  # the whole first site, so template errors show at once
+    settle()
     report(completed if completed is not None and not completed.ok else first, engine.state, out)
     handler = type("BoundHandler", (Handler,), {"engine": engine})
     server = ThreadingHTTPServer((host, port), handler)

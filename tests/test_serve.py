@@ -260,3 +260,16 @@ def test_a_body_edit_does_not_hide_an_error_elsewhere(project):
     edit(project, "\n---\n", "\n---\nStill wrong goal.\n\n")
     assert not engine.rebuild({project / SESSION}).ok
     assert "unknown goal" in str(engine.state.errors[0])
+
+
+def test_changed_files_from_the_watcher_still_see_new_and_deleted_files(project):
+    engine = Engine(project, Options("public"))
+    assert engine.rebuild().ok
+    new = project / "content/sessions/2026/2026-11-22-fresh.md"
+    new.write_text("---\ntitle: Fresh\ngoal: watercolour\n---\nNew.\n")
+    assert engine.rebuild({new}).ok and "sessions/2026-11-22-fresh/index.html" in engine.state.files
+    edit(project, 'title: "Framed it"', 'title: "Framed again"')
+    assert engine.rebuild({project / SESSION}).ok
+    assert b"Framed again" in engine.state.files["timeline/index.html"]
+    new.unlink()
+    assert engine.rebuild({new}).ok and "sessions/2026-11-22-fresh/index.html" not in engine.state.files
