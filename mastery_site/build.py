@@ -257,9 +257,10 @@ def _encoded(fingerprint: tuple) -> bytes:
         return b"r" + repr(fingerprint).encode()
 
 
-def write_assets(site: Site, chain: list[Path], sink: Sink, caches: Caches | None) -> None:
-    """Everything but the pages: search index, images, theme and project static files."""
-    for rel, data in search_files(site, caches).items():
+def write_assets(site: Site, chain: list[Path], sink: Sink, caches: Caches | None, search: bool = True) -> None:
+    """Everything but the pages: search index (unless not `search`), images, theme and
+    project static files."""
+    for rel, data in (search_files(site, caches) if search else {}).items():
         sink.write(rel, data)
     sink.write(".nojekyll", b"")  # GitHub Pages: serve the site as it is
     _copy_images(sink, site)
@@ -273,10 +274,13 @@ def write_assets(site: Site, chain: list[Path], sink: Sink, caches: Caches | Non
         site.diagnostics.warning(Where(f"static/{rel}"), "a symlink out of the project; not copied")
 
 
+SEARCH_FILES = ("search-index.json", "search-index.js")
+
+
 def search_files(site: Site, caches: Caches | None) -> dict[str, bytes]:
     """The search index, as JSON for the search page and as a script for file:// browsing."""
     index = search_index(site.portfolio, caches.search if caches else None)
-    return {"search-index.json": index, "search-index.js": b"window.MASTERY_SEARCH_INDEX = " + index + b";\n"}
+    return dict(zip(SEARCH_FILES, (index, b"window.MASTERY_SEARCH_INDEX = " + index + b";\n"), strict=True))
 
 
 SITE_WIDE = {"stats", "today"}  # globals whose value changes with almost any edit

@@ -26,6 +26,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from .build import (
+    SEARCH_FILES,
     Caches,
     Interrupted,
     Options,
@@ -67,17 +68,22 @@ class SiteFiles(Mapping):
     """A site in memory whose pages are rendered when first asked for (then kept).
 
     A page that fails to render is served from `fallback`, the last complete site,
-    while the background pass finds the same error and publishes it."""
+    while the background pass finds the same error and publishes it. The search index
+    is made on first use too (`search()`), not before an edit is served."""
 
     def __init__(self, assets: dict[str, bytes | Path], specs: list[PageSpec],
-                 render: Callable[[PageSpec], bytes], fallback: Mapping | None = None):
+                 render: Callable[[PageSpec], bytes], fallback: Mapping | None = None,
+                 search: Callable[[], dict[str, bytes]] | None = None):
         self.assets = assets
         self.specs = {spec.file: spec for spec in specs}
         self.pages: dict[str, bytes] = {}
         self._render = render
         self.fallback = fallback or {}
+        self._search = search
 
     def __getitem__(self, key: str) -> bytes | Path:
+        if key in SEARCH_FILES and key not in self.assets and self._search is not None:
+            self.assets.update(self._search())
         if key in self.assets:
             return self.assets[key]
         data = self.pages.get(key)
@@ -92,14 +98,21 @@ class SiteFiles(Mapping):
         return data
 
     def __contains__(self, key: object) -> bool:
-        return key in self.assets or key in self.specs
+        return key in self.assets or key in self.specs or (key in SEARCH_FILES and self._search is not None)
 
     def __iter__(self) -> Iterator[str]:
+        self.made()
         yield from self.assets
         yield from self.specs
 
     def __len__(self) -> int:
+        self.made()
         return len(self.assets) + len(self.specs)
+
+    def made(self) -> None:
+        """Make what is made on first use (the background pass calls this too)."""
+        if self._search is not None and SEARCH_FILES[0] not in self.assets:
+            self.assets.update(self._search())
 
     # the Sink interface, for the background pass
     def write(self, rel: str, data: bytes) -> None:
@@ -178,7 +191,7 @@ class Engine:
             self.env = environment_of(site, chain, self.env)
             specs = plan_site(site)
             assets = MemorySink()
-            write_assets(site, chain, assets, self.caches)
+            write_assets(site, chain, assets, self.caches, search=False)
         except BuildError as exc:
             self._publish(None, exc.diagnostics.sorted())
             return Outcome(False, timings={"total": time.perf_counter() - started})
@@ -203,7 +216,7 @@ class Engine:
             return None
         loaded = time.perf_counter()
         refresh_descriptions(last.specs, entries)
-        assets = {**last.files.assets, **search_files(last.site, self.caches)}
+        assets = {k: v for k, v in last.files.assets.items() if k not in SEARCH_FILES}
         self._publish_lazy(last.site, last.chain, last.specs, assets)
         done = time.perf_counter()
         return Outcome(True, len(last.specs), 0, {"load": loaded - started, "plan": done - loaded,
@@ -211,7 +224,8 @@ class Engine:
 
     def _publish_lazy(self, site: Site, chain: list[Path], specs: list[PageSpec], assets: dict) -> None:
         env = self.env
-        files = SiteFiles(assets, specs, lambda spec: render_page(env, site, spec), self.complete_files)
+        files = SiteFiles(assets, specs, lambda spec: render_page(env, site, spec), self.complete_files,
+                          lambda: search_files(site, self.caches))
         self.pending = self.last = Pending(site, chain, specs, files)
         self._publish(files, site.diagnostics.sorted())
 
@@ -227,6 +241,7 @@ class Engine:
         reuse = dict(self.rendered)
         try:
             render_reusing(pending.site, pending.chain, self.env, pending.specs, pending.files, reuse, 1, None, stop)
+            pending.files.made()
         except Interrupted:
             return None
         except BuildError as exc:

@@ -241,7 +241,7 @@ def test_a_body_edit_updates_the_model_in_place_and_serves_what_build_makes(proj
     assert engine.last.specs is specs  # the everyday edit: same plan, no full reload
     files = engine.state.files
     assert b"A brand-new opening line about cadence." in files["sessions/2026-11-21-framed/index.html"]
-    assert b"A brand-new opening line about cadence." in files["search-index.json"]
+    assert b"A brand-new opening line about cadence." in files["search-index.json"]  # made when asked for
     assert engine.complete().ok
     out = build(project, tmp_path / "built", options).out
     served = {k: (v.read_bytes() if isinstance(v, Path) else v) for k, v in engine.state.files.items()}
