@@ -19,10 +19,10 @@ from jinja2 import meta
 
 from . import __version__
 from .aggregate import aggregate, today_of
-from .cache import cache_file, load_cache, save_cache
+from .cache import SHARDS, cache_store, load_store, save_store, shard_of
 from .charts import Pictures
 from .config import load_config
-from .content import FileCache, Loaded, load, select
+from .content import FileCache, Loaded, folder_of, load, select
 from .diagnostics import BuildError, Diagnostic, Diagnostics, Where
 from .images import without_location
 from .model import Portfolio
@@ -67,11 +67,21 @@ class Caches:
     pages: Rendered = field(default_factory=dict)  # page file → (fingerprint, bytes or the file holding it)
     output: str | None = None  # inputs digest of the site the `pages` files belong to
     volatile: tuple | None = None  # (page scope, templates that read site-wide figures)
+    stored: dict = field(default_factory=dict)  # shard → what it held when read (see _shard_marks)
 
     def __getstate__(self) -> dict:
-        """On disk without the search-index pieces: cheap to redo (0.1 s at 10,000 sessions),
-        costly to keep (a quarter more cache to read and write, and memory)."""
-        return {**self.__dict__, "search": {}}
+        """The index on disk: files and bodies go to shards; the search-index pieces are cheap
+        to redo (0.1 s at 10,000 sessions) and costly to keep."""
+        return {**self.__dict__, "files": {}, "bodies": {}, "search": {}, "stored": {}}
+
+
+@dataclass
+class Shard:
+    """The cached files whose paths hash to one shard, with their rendered bodies."""
+
+    config: str
+    files: FileCache
+    bodies: dict
 
 
 Rendered = dict[str, tuple[tuple | None, bytes | Path]]  # page file → (fingerprint, bytes or file)
@@ -127,7 +137,7 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
     inputs = inputs_digest(root, settings, [BUILT_IN_THEMES])
     if not fresh and recorded_inputs(out) == inputs:
         return BuildResult(out, 0, None)
-    store = cache_file(root, settings)
+    store = cache_store(root, settings)
     caches = None if fresh else _cache_for(store, out)
     site = load_site(root, options, caches=caches)
     chain = themes_of(site)
@@ -136,7 +146,7 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
     with Staging(out, inputs, keep_spare=caches is not None) as staging:
         if caches is not None and caches.volatile is not None:
             env._mastery_volatile = caches.volatile
-        pages = write_site(site, chain, env, staging, caches.pages if caches else None, caches, options.jobs,
+        pages = write_site(site, chain, env, staging, caches.pages if caches else None, None, options.jobs,
                            final=out.resolve())
         staging.keep(pages)  # written by workers
         options.progress.phase("swapping the new site in")
@@ -144,18 +154,53 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
     if caches is not None:  # `fresh` (--no-cache) neither reads nor writes it, nor fingerprints pages
         caches.output = inputs
         caches.volatile = getattr(env, "_mastery_volatile", None)
-        save_cache(store, caches)
+        _save_caches(store, caches)
     options.progress.done()
     return BuildResult(out, len(pages), site)
 
 
 def _cache_for(store: Path, out: Path) -> Caches:
-    """The build cache, or an empty one; its page list only if it describes the site in `out`."""
-    caches = load_cache(store)
-    caches = caches if isinstance(caches, Caches) else Caches()
+    """The build cache, or an empty one; its page list only if it describes the site in `out`,
+    its shards only if read with the same configuration."""
+    index, shards = load_store(store)
+    caches = index if isinstance(index, Caches) else Caches()
+    for shard in shards:
+        if isinstance(shard, Shard) and shard.config == caches.config:
+            caches.files.update(shard.files)
+            caches.bodies.update(shard.bodies)
+    caches.stored = _shard_marks(caches)
     if caches.output != recorded_inputs(out):
         caches.pages.clear()
     return caches
+
+
+def _save_caches(store: Path, caches: Caches) -> None:
+    """Write the index and the shards whose content changed since they were read."""
+    marks = _shard_marks(caches)
+    shards = {n: Shard(caches.config, {}, {}) for n in range(SHARDS) if marks.get(n) != caches.stored.get(n)}
+    for rel, (stamp, result) in caches.files.items():
+        shard = shards.get(shard_of(rel))
+        if shard is not None:
+            shard.files[rel] = (stamp, result)
+            body = _body_key(result)
+            if body in caches.bodies:
+                shard.bodies[body] = caches.bodies[body]
+    save_store(store, caches, shards)
+    caches.stored = marks
+
+
+def _shard_marks(caches: Caches) -> dict[int, tuple]:
+    """Per shard, what tells that its content changed: the configuration, and each file's
+    stamp and whether its rendered body is kept (only the current one is)."""
+    marks: dict[int, list] = {}
+    for rel, (stamp, result) in caches.files.items():
+        marks.setdefault(shard_of(rel), []).append((rel, stamp, _body_key(result) in caches.bodies))
+    return {n: (caches.config, tuple(files)) for n, files in marks.items()}
+
+
+def _body_key(result) -> tuple | None:
+    """The key of an entry's rendered body in `Caches.bodies` (see content.select)."""
+    return (result.entry.key, folder_of(result.entry)) if result.entry is not None else None
 
 
 class Sink(Protocol):

@@ -7,6 +7,10 @@ It is keyed by tool version and build options, safe to delete, bypassed by
 `--no-cache`, and discarded when it cannot be read. It is a pickle, so it is signed
 with a key that lives outside the project: a cache that came with someone else's
 repository is never trusted, only ignored.
+
+A store is a folder: a small index and SHARDS shards, each file signed on its own.
+The entries of a file go to the shard its path hashes to, so an edit rewrites one
+shard, not the whole cache (about 100 MB at 10,000 sessions).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import hashlib
 import hmac
 import os
 import pickle
+import zlib
 from pathlib import Path
 
 from . import __version__
@@ -25,9 +30,33 @@ CACHE_DIR = ".mastery-cache"
 MAGIC = b"mastery-cache\n"
 
 
-def cache_file(root: Path, settings: tuple) -> Path:
+SHARDS = 32
+
+
+def cache_store(root: Path, settings: tuple) -> Path:
     name = hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
-    return root / CACHE_DIR / f"build-{name}.bin"
+    return root / CACHE_DIR / f"build-{name}"
+
+
+def shard_of(rel: str) -> int:
+    return zlib.crc32(rel.encode()) % SHARDS
+
+
+def load_store(folder: Path) -> tuple[object | None, list[object | None]]:
+    """The index and every shard (None where absent or untrusted)."""
+    return load_cache(folder / "index.bin"), [load_cache(folder / f"shard-{n:02}.bin") for n in range(SHARDS)]
+
+
+def save_store(folder: Path, index, shards: dict[int, object]) -> None:
+    """Write the given shards, then the index: shards not given are unchanged on disk."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder.parent / ".gitignore").write_text("*\n")  # never committed, even without init's .gitignore
+    except OSError:
+        return
+    for n, value in sorted(shards.items()):
+        save_cache(folder / f"shard-{n:02}.bin", value)
+    save_cache(folder / "index.bin", index)
 
 
 def load_cache(path: Path):
@@ -69,8 +98,6 @@ def save_cache(path: Path, value) -> None:
     if key is None:
         return
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        (path.parent / ".gitignore").write_text("*\n")  # never committed, even without init's .gitignore
         partial = path.with_name(path.name + ".partial")
         with open(partial, "wb") as handle, _collector_paused():
             handle.write(MAGIC + bytes(32))  # the signature goes here once the payload is written

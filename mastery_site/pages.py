@@ -250,22 +250,29 @@ def _feedback_by_person(portfolio: Portfolio) -> list[tuple[str, str, list[tuple
 def search_index(portfolio: Portfolio, memo: dict | None = None) -> bytes:
     """Titles, tags, goal and body text of every included session, goal and page.
 
-    `memo` (the dev server's) keeps each entry's JSON between rebuilds."""
+    `memo` (the dev server's) keeps each entry's JSON between rebuilds; without it the
+    index is encoded in one call, which is faster."""
     entries = [*portfolio.goals.values(), *reversed(portfolio.sessions), *portfolio.pages.values()]
+    if memo is None:
+        docs = [_search_doc(entry, _goal_title(portfolio, entry)) for entry in entries]
+        return json.dumps(docs, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     fresh = {}
     parts = []
     for entry in entries:
-        goal = portfolio.goals[entry.goal].title if isinstance(entry, Session) and entry.goal else ""
+        goal = _goal_title(portfolio, entry)
         key = (entry.key, goal)
-        part = memo.get(key) if memo is not None and entry.key else None
+        part = memo.get(key) if entry.key else None
         if part is None:
             part = json.dumps(_search_doc(entry, goal), ensure_ascii=False, separators=(",", ":"))
         fresh[key] = part
         parts.append(part)
-    if memo is not None:
-        memo.clear()
-        memo.update(fresh)
+    memo.clear()
+    memo.update(fresh)
     return ("[" + ",".join(parts) + "]").encode("utf-8")
+
+
+def _goal_title(portfolio: Portfolio, entry: Goal | Session | Page) -> str:
+    return portfolio.goals[entry.goal].title if isinstance(entry, Session) and entry.goal else ""
 
 
 def _search_doc(entry: Goal | Session | Page, goal: str) -> dict:

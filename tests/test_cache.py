@@ -33,14 +33,17 @@ def edit(project):
 
 def test_an_edit_reuses_unchanged_pages_and_matches_a_full_build(project, cli, tmp_path):
     assert cli("build", project).code == 0
-    cache = list((project / ".mastery-cache").glob("build-*.bin"))
-    assert len(cache) == 1 and (project / ".mastery-cache/.gitignore").read_text() == "*\n"
+    stores = list((project / ".mastery-cache").glob("build-*"))
+    assert len(stores) == 1 and (project / ".mastery-cache/.gitignore").read_text() == "*\n"
+    written = {path.name: path.stat().st_mtime_ns for path in stores[0].iterdir()}
     site = project / "_site"
     untouched = site / "sessions/2026-06-03-first-run-in-years/index.html"
     before = inode(untouched)
     edit(project)
     assert cli("build", project).code == 0
     assert inode(untouched) == before  # hard-linked from the previous site, not rewritten
+    rewritten = [path.name for path in stores[0].iterdir() if path.stat().st_mtime_ns != written.get(path.name)]
+    assert sorted(rewritten)[0] == "index.bin" and len(rewritten) == 2  # and the one shard of the edited file
     assert "A simple oak frame" in (site / "sessions/2026-11-21-framed/index.html").read_text()
     assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
     assert site_files(site) == site_files(tmp_path / "full")
@@ -48,8 +51,9 @@ def test_an_edit_reuses_unchanged_pages_and_matches_a_full_build(project, cli, t
 
 def test_a_corrupt_cache_is_discarded(project, cli):
     assert cli("build", project).code == 0
-    cache = next((project / ".mastery-cache").glob("build-*.bin"))
-    cache.write_bytes(cache.read_bytes()[:1000] + b"garbage")
+    store = next((project / ".mastery-cache").glob("build-*"))
+    for cache in [store / "index.bin", *sorted(store.glob("shard-*.bin"))[:3]]:
+        cache.write_bytes(cache.read_bytes()[:1000] + b"garbage")
     edit(project)
     result = cli("build", project)
     assert result.code == 0 and "Traceback" not in result.err
