@@ -281,6 +281,8 @@ def render_reusing(site: Site, chain: list[Path], env: jinja2.Environment, specs
             fresh[spec.file] = old
             continue
         if final is None:
+            if stop is not None and stop():  # a page may take 50 ms: ask before each
+                raise Interrupted
             data = render_page(env, site, spec)
             sink.write(spec.file, data)
             fresh[spec.file] = (key, data)

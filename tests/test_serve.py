@@ -9,15 +9,18 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from conftest import REPO, site_files
 from mastery_site.build import Options, build
+from mastery_site.devserver import Handler
 from mastery_site.rebuild import Engine
 
 SESSION = "content/sessions/2026/2026-11-21-framed.md"
@@ -37,7 +40,6 @@ class DevServer:
             if line.startswith("Serving"):
                 self.url = re.search(r"(http://\S+/)", line)[1]
                 break
-        import threading
         threading.Thread(target=self._drain, daemon=True).start()
 
     def _drain(self):
@@ -273,3 +275,24 @@ def test_changed_files_from_the_watcher_still_see_new_and_deleted_files(project)
     assert b"Framed again" in engine.state.files["timeline/index.html"]
     new.unlink()
     assert engine.rebuild({new}).ok and "sessions/2026-11-22-fresh/index.html" not in engine.state.files
+
+
+def test_a_page_whose_template_fails_on_request_gets_a_500_with_the_error(project):
+    """Before the background pass has found it, a template error on a page with no last
+    complete version is shown on that page, not as a crash of the request."""
+    engine = Engine(project, Options("public"))
+    (project / "templates").mkdir()
+    (project / "templates/session.html").write_text(
+        '{% extends "base.html" %}\n{% block main %}{{ entry.no_such_field }}{% endblock %}\n')
+    assert engine.rebuild().ok  # published; no page rendered yet, no complete site to fall back on
+    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Bound", (Handler,), {"engine": engine}))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/sessions/2026-11-21-framed/"
+        with pytest.raises(urllib.error.HTTPError) as failed:
+            urllib.request.urlopen(url, timeout=10)
+        assert failed.value.code == 500
+        assert "templates/session.html:2:" in failed.value.read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
