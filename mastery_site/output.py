@@ -75,7 +75,7 @@ class Staging:
         for stale in self.out.parent.glob(f".{self.out.name}.*-[0-9]*"):  # left by an interrupted build
             if stale.name.rsplit("-", 1)[0].endswith((".staging", ".old")):
                 shutil.rmtree(stale, ignore_errors=True)
-        if self.keep_spare and self.spare.is_dir() and not self.spare.is_symlink():
+        if self.keep_spare and not self.spare.is_symlink() and (self.spare / MARKER).is_file():
             self.spare.rename(self.dir)
             self.recycled = True
         else:
@@ -144,7 +144,7 @@ class Staging:
         self.dir.rename(self.out)
         if not old.exists():
             return
-        if self.keep_spare:
+        if self.keep_spare and (old / MARKER).is_file():  # only a site we built is built in again
             if self.spare.is_symlink() or self.spare.exists():  # not ours to recycle: never followed
                 self.spare.unlink() if self.spare.is_symlink() else shutil.rmtree(self.spare)
             old.rename(self.spare)

@@ -99,3 +99,22 @@ def test_incremental_builds_reuse_the_spare_site_and_never_write_through_its_lin
     assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
     assert site_files(site) == site_files(tmp_path / "full")
     assert not list(project.glob("._site.staging-*")) and not list(project.glob("._site.old-*"))
+
+
+def test_a_foreign_folder_replaced_with_force_is_never_built_in_again(project, cli, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    site = project / "_site"
+    site.mkdir()
+    (site / "notes.txt").write_text("someone's file")
+    (site / "sessions").symlink_to(elsewhere)  # a trap for anything that writes into this folder again
+    assert cli("build", project, "--force").code == 0
+    assert not (project / "._site.spare").exists()  # not ours: removed, not kept as a spare
+    edit(project)
+    assert cli("build", project).code == 0
+    assert (project / "._site.spare/.mastery-site").is_file()  # the site we built: a spare
+    path = project / SESSION
+    path.write_text(path.read_text().replace("A simple oak frame", "An oak frame"))
+    assert cli("build", project).code == 0
+    assert "An oak frame" in (site / "sessions/2026-11-21-framed/index.html").read_text()
+    assert list(elsewhere.iterdir()) == []
