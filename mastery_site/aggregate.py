@@ -66,9 +66,12 @@ def goal_stats(goal: Goal, sessions: list[Session]) -> dict:
 def achieved_milestones(goal: Goal, sessions: list[Session]) -> list[dict]:
     """Each reached rung with the day it was first reached: by a success naming it, or its `done` date."""
     reached = []
+    first: dict[str, Session] = {}  # milestone → the first success naming it
+    for s in sessions:
+        if s.outcome == "success" and s.milestone:
+            first.setdefault(s.milestone.lower(), s)
     for rung in goal.milestones:
-        by = next((s for s in sessions if s.outcome == "success" and s.milestone
-                   and s.milestone.lower() == rung.title.lower()), None)
+        by = first.get(rung.title.lower())
         days = [d for d in (rung.done, by.day if by else None) if d is not None]
         if days:
             session = by.slug if by and by.day == min(days) else None

@@ -27,6 +27,7 @@ from pathlib import Path
 from . import __version__
 
 CACHE_DIR = ".mastery-cache"
+FORMAT = 2  # of what is cached (the model's classes): a cache of another format is ignored
 MAGIC = b"mastery-cache\n"
 
 
@@ -77,7 +78,7 @@ def load_cache(path: Path):
             version, value = pickle.loads(payload)
     except Exception:  # a truncated or corrupt cache is discarded, never trusted
         return None
-    return value if version == __version__ else None
+    return value if version == (__version__, FORMAT) else None
 
 
 @contextlib.contextmanager
@@ -102,7 +103,7 @@ def save_cache(path: Path, value) -> None:
         with open(partial, "wb") as handle, _collector_paused():
             handle.write(MAGIC + bytes(32))  # the signature goes here once the payload is written
             signed = _Signed(handle, hmac.new(key, digestmod=hashlib.sha256))
-            pickle.dump((__version__, value), signed, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(((__version__, FORMAT), value), signed, protocol=pickle.HIGHEST_PROTOCOL)
             handle.seek(len(MAGIC))
             handle.write(signed.mac.digest())
         partial.replace(path)

@@ -9,6 +9,7 @@ hidden, for every audience but `private`.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ SUMMARY_CHARS = 240
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
+@functools.lru_cache(maxsize=8192)
 def slugify(text: str) -> str:
     """Lowercase; runs of anything but a-z and 0-9 become one "-"."""
     return _NOT_SLUG.sub("-", text.lower()).strip("-")
@@ -101,8 +103,10 @@ def plain_text(tokens: list[Token]) -> str:
     return " ".join("".join(parts).split())
 
 
+@functools.lru_cache(maxsize=65536)
 def summarize(text: str, limit: int = SUMMARY_CHARS) -> str:
-    """The first `limit` characters, cut at a word boundary."""
+    """The first `limit` characters, cut at a word boundary. Cached: every rebuild describes
+    every page again, and the same texts are summarized on several pages."""
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0]

@@ -135,10 +135,10 @@ class Session(Entry):
     lesson: str | None = None
     feedback: list[Feedback] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    day: dt.date = field(init=False, repr=False)  # the local date of `when`; read everywhere, so kept
 
-    @property
-    def day(self) -> dt.date:
-        return self.when.date()
+    def __post_init__(self) -> None:
+        self.day = self.when.date()
 
     @property
     def sort_key(self) -> tuple:
