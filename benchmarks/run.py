@@ -67,6 +67,17 @@ def median_of(runs: int, setup, command) -> float:
     return statistics.median(values)
 
 
+def interleaved(runs: int, setup, commands: dict[str, list[str]]) -> dict[str, float]:
+    """Median time of each command, the commands taking turns: a machine whose disk or CPU
+    drifts during the benchmark (this one does) then weighs on all of them alike."""
+    values: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, command in commands.items():
+            setup()
+            values[name].append(timed(command))
+    return {name: statistics.median(times) for name, times in values.items()}
+
+
 def hugo_site(root: Path, folder: Path) -> Path | None:
     """The same corpus as a Hugo site with minimal layouts (one list and one single template)."""
     if not shutil.which("hugo"):
@@ -98,10 +109,8 @@ def scenario(size: int, folder: Path, runs: int, with_hugo: bool) -> dict:
 
     # the floor runs as its own process and is timed from outside, like the builds (start-up included)
     floor_run = [sys.executable, str(HERE / "floor.py"), str(root), str(out), "--jobs", "2"]
-    figures = {"floor": median_of(runs, clean, lambda: timed(floor_run))}
-    for jobs in (1, 2):  # cold: no previous site, no cache
-        figures[f"cold -j{jobs}"] = median_of(runs, clean, lambda j=jobs: timed(build(root, out, "-j", str(j),
-                                                                                         "--no-cache")))
+    cold = {"floor": floor_run, **{f"cold -j{j}": build(root, out, "-j", str(j), "--no-cache") for j in (1, 2)}}
+    figures = interleaved(runs, clean, cold)  # cold: no previous site, no cache
     clean()
     figures["peak MiB"] = peak_mib(build(root, out, "-j", "2", "--no-cache"))
     figures["no-op"] = median_of(runs, lambda: None, lambda: timed(build(root, out)))
