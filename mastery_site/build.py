@@ -31,7 +31,7 @@ from .pages import PageSpec, images_of, plan, search_index
 from .parallel import MIN_ITEMS, pmap
 from .progress import Progress
 from .publish import git_lastmod, inputs_digest, source_date, write_zip
-from .theme import BUILT_IN_THEMES, environment, theme_chain
+from .theme import BUILT_IN_THEMES, environment, root_from, theme_chain
 
 
 @dataclass
@@ -142,10 +142,10 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
     site = load_site(root, options, caches=caches)
     chain = themes_of(site)
     env = environment_of(site, chain, reload=False)
+    if caches is not None and caches.volatile is not None:  # spares parsing every template (see volatile_templates)
+        env._mastery_volatile = caches.volatile
     options.progress.phase("rendering pages")
     with Staging(out, inputs, keep_spare=caches is not None) as staging:
-        if caches is not None and caches.volatile is not None:
-            env._mastery_volatile = caches.volatile
         pages = write_site(site, chain, env, staging, caches.pages if caches else None, None, options.jobs,
                            final=out.resolve())
         staging.keep(pages)  # written by workers
@@ -416,7 +416,6 @@ def environment_of(site: Site, chain: list[Path], env: jinja2.Environment | None
     return env
 
 
-
 @dataclass(frozen=True, slots=True)
 class PageInfo:
     """`page` in templates. Attributes, not a dict: Jinja's `page.path` tries an attribute
@@ -446,10 +445,8 @@ def render_page(env: jinja2.Environment, site: Site, spec: PageSpec) -> bytes:
 
 
 def _root_of(site: Site, spec: PageSpec) -> str:
-    """The site root as seen from a page ("../../"), so templates can link without calling url()."""
-    if spec.context.get("absolute_links"):
-        return site.portfolio.config.base_url
-    return "../" * spec.path.count("/")
+    """`page.root`: what links from this page start with (base_url on pages with absolute links)."""
+    return site.portfolio.config.base_url if spec.context.get("absolute_links") else root_from(spec.path)
 
 
 def _template_where(root: Path, exc: Exception, template: str) -> Where:

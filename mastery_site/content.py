@@ -84,6 +84,15 @@ def _stamp(entry: os.DirEntry, linked: bool) -> tuple:
     return (info.st_mtime_ns, info.st_size, info.st_ino, linked or entry.is_symlink())
 
 
+def _restamp(root: Path, rel: str, stamp: tuple) -> tuple | None:
+    """A known file's stamp now; None when it is gone or no longer a file."""
+    try:
+        info = os.stat(root / rel)
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size, info.st_ino, stamp[3]) if stat.S_ISREG(info.st_mode) else None
+
+
 @dataclass
 class FileResult:
     """What one file yields: its entry (if usable), where its values stand, its own diagnostics."""
@@ -133,13 +142,9 @@ def _known_files(root: Path, cache: FileCache, changed: set[str]) -> list[tuple[
     files = []
     for rel, (stamp, result) in cache.items():
         if rel in changed:
-            try:
-                info = os.stat(root / rel)
-            except OSError:
+            stamp = _restamp(root, rel, stamp)
+            if stamp is None:
                 return None
-            if not stat.S_ISREG(info.st_mode):
-                return None
-            stamp = (info.st_mtime_ns, info.st_size, info.st_ino, stamp[3])
         files.append((result.kind, rel, stamp))
     return files
 
@@ -284,11 +289,13 @@ def select(loaded: Loaded, audience: str, drafts: bool, memo: dict | None = None
     shared = (loaded.root, loaded.config.allow_html, audience)
     rendered = dict(zip(((source, folder) for source, _, folder in todo), pmap(_render_task, todo, jobs, shared),
                         strict=True))
+    current = {}
     for folder, entry in entries:
         key = (entry.key, folder)
-        if key not in memo:
-            memo[key] = rendered[(entry.source, folder)]
-        entry.html, entry.text, entry.images = memo[key]
+        current[key] = memo[key] if key in memo else rendered[(entry.source, folder)]
+        entry.html, entry.text, entry.images = current[key]
+    memo.clear()  # bodies of earlier versions go: a long dev-server session does not accumulate them
+    memo.update(current)
     return Portfolio(loaded.config, audience, goals, sessions, pages)
 
 
@@ -302,7 +309,7 @@ def folder_of(entry: Goal | Session | Page) -> str:
 BODY_FIELDS = {"body", "html", "text", "images", "key"}
 
 
-def body_edits(root: Path, config: Config, cache: FileCache, rels: list[str], audience: str,
+def body_edits(root: Path, config: Config, cache: FileCache, rels: set[str], audience: str,
                memo: dict) -> list[Goal | Session | Page] | None:
     """The everyday edit, fast: when only the Markdown bodies of known entries changed (no
     diagnostics before or after, no images), update those entries in place — body, key,
@@ -313,13 +320,9 @@ def body_edits(root: Path, config: Config, cache: FileCache, rels: list[str], au
         if rel not in cache:
             return None
         old_stamp, old = cache[rel]
-        if old.entry is None or old.items or "![" in old.entry.body:
+        stamp = _restamp(root, rel, old_stamp)
+        if stamp is None or old.entry is None or old.items or "![" in old.entry.body:
             return None
-        try:
-            info = os.stat(root / rel)
-        except OSError:
-            return None
-        stamp = (info.st_mtime_ns, info.st_size, info.st_ino, old_stamp[3])
         new = _read_file(root, root / rel, old.kind, config, renderer_for(config.allow_html, "private"), old_stamp[3])
         if new.entry is None or new.items or new.spots != old.spots or "![" in new.entry.body \
                 or _without_body(new.entry) != _without_body(old.entry):

@@ -83,18 +83,23 @@ class Staging:
         self.write(MARKER, MARKER_TEXT.format(self.inputs).encode())
         return self
 
-    def _target(self, rel: str) -> str:
-        """Where `rel` goes, made free; never outside the staging directory, whatever a path
-        from content says."""
+    def _inside(self, rel: str) -> str:
+        """Where `rel` goes, kept in the new site; never outside the staging directory,
+        whatever a path from content says."""
         root = str(self.dir)
         target = os.path.normpath(os.path.join(root, rel))
         if not target.startswith(root + os.sep):
             raise OutputError(f"refusing to write {rel!r}: it is outside the output directory")
         self.kept.add(target)
+        return target
+
+    def _target(self, rel: str) -> str:
+        """Where `rel` goes, its folder made and the place free."""
+        target = self._inside(rel)
         if not self.recycled:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             return target
-        _make_folder(os.path.dirname(target), root)
+        _make_folder(os.path.dirname(target), str(self.dir))
         try:
             os.unlink(target)  # maybe a link to the live site's file: never write through it
         except FileNotFoundError:
@@ -116,8 +121,7 @@ class Staging:
         if isinstance(data, bytes):
             self.write(rel, data)
             return True
-        if self.recycled and _same_file(os.path.join(self.dir, rel), data):  # linked two builds ago
-            self.kept.add(os.path.normpath(os.path.join(self.dir, rel)))
+        if self.recycled and _same_file(self._inside(rel), data):  # linked two builds ago
             return True
         target = self._target(rel)
         try:
@@ -130,7 +134,8 @@ class Staging:
 
     def keep(self, rels: list[str]) -> None:
         """Files written elsewhere (by worker processes) that belong to the new site."""
-        self.kept.update(os.path.normpath(os.path.join(self.dir, rel)) for rel in rels)
+        for rel in rels:
+            self._inside(rel)
 
     def commit(self, pages: int = 0) -> None:
         """Swap the finished site in. The old site becomes the spare (incremental builds) or is

@@ -69,7 +69,7 @@ class SiteFiles(Mapping):
 
     A page that fails to render is served from `fallback`, the last complete site,
     while the background pass finds the same error and publishes it. The search index
-    is made on first use too (`search()`), not before an edit is served."""
+    is made on first use too (see `made`), not before an edit is served."""
 
     def __init__(self, assets: dict[str, bytes | Path], specs: list[PageSpec],
                  render: Callable[[PageSpec], bytes], fallback: Mapping | None = None,
@@ -82,8 +82,8 @@ class SiteFiles(Mapping):
         self._search = search
 
     def __getitem__(self, key: str) -> bytes | Path:
-        if key in SEARCH_FILES and key not in self.assets and self._search is not None:
-            self.assets.update(self._search())
+        if key in SEARCH_FILES:
+            self.made()
         if key in self.assets:
             return self.assets[key]
         data = self.pages.get(key)
@@ -176,12 +176,12 @@ class Engine:
         `changed`: the files changed since the last rebuild, when known (the watcher's);
         when they are only edited Markdown bodies, the model is updated in place instead."""
         started = time.perf_counter()
+        rels = {p.relative_to(self.root).as_posix() for p in changed} \
+            if changed and all(p.is_relative_to(self.root) for p in changed) else None
         try:
-            outcome = self._edit_bodies(changed, started) if changed and self.last is not None else None
+            outcome = self._edit_bodies(rels, started) if rels and self.last is not None else None
             if outcome is not None:
                 return outcome
-            rels = {p.relative_to(self.root).as_posix() for p in changed if p.is_relative_to(self.root)} \
-                if changed else None
             site = load_site(self.root, self.options, caches=self.caches, changed=rels)
             loaded = time.perf_counter()
             chain = themes_of(site)
@@ -199,17 +199,12 @@ class Engine:
             where = Diagnostic("mastery-site", 1, 1, "error", f"internal error, please report it: {exc!r}")
             self._publish(None, [where])
             return Outcome(False, timings={"total": time.perf_counter() - started})
-        self._publish_lazy(site, chain, specs, assets.files)
-        done = time.perf_counter()
-        return Outcome(True, len(specs), 0, {"load": loaded - started, "plan": done - loaded, "total": done - started})
+        return self._publish_lazy(site, chain, specs, assets.files, started, loaded)
 
-    def _edit_bodies(self, changed: set[Path], started: float) -> Outcome | None:
+    def _edit_bodies(self, rels: set[str], started: float) -> Outcome | None:
         """Only Markdown bodies changed: same model, same plan; new html, text, descriptions,
         search index. None when the change is anything else."""
         last = self.last
-        rels = [p.relative_to(self.root).as_posix() for p in changed if p.is_relative_to(self.root)]
-        if len(rels) != len(changed) or not all(rel.startswith("content/") for rel in rels):
-            return None
         entries = body_edits(self.root, last.site.portfolio.config, self.caches.files, rels,
                              self.options.audience, self.caches.bodies)
         if entries is None:
@@ -217,17 +212,18 @@ class Engine:
         loaded = time.perf_counter()
         refresh_descriptions(last.specs, entries)
         assets = {k: v for k, v in last.files.assets.items() if k not in SEARCH_FILES}
-        self._publish_lazy(last.site, last.chain, last.specs, assets)
-        done = time.perf_counter()
-        return Outcome(True, len(last.specs), 0, {"load": loaded - started, "plan": done - loaded,
-                                                  "total": done - started})
+        return self._publish_lazy(last.site, last.chain, last.specs, assets, started, loaded)
 
-    def _publish_lazy(self, site: Site, chain: list[Path], specs: list[PageSpec], assets: dict) -> None:
+    def _publish_lazy(self, site: Site, chain: list[Path], specs: list[PageSpec], assets: dict,
+                      started: float, loaded: float) -> Outcome:
+        """Publish a site whose pages render on request; the search index is made on first use."""
         env = self.env
         files = SiteFiles(assets, specs, lambda spec: render_page(env, site, spec), self.complete_files,
                           lambda: search_files(site, self.caches))
         self.pending = self.last = Pending(site, chain, specs, files)
         self._publish(files, site.diagnostics.sorted())
+        done = time.perf_counter()
+        return Outcome(True, len(specs), 0, {"load": loaded - started, "plan": done - loaded, "total": done - started})
 
     def complete(self, stop: Callable[[], bool] | None = None) -> Outcome | None:
         """Render every page of the published site not rendered yet, reusing the last complete
@@ -253,22 +249,24 @@ class Engine:
         self.rendered, self.complete_files = reuse, pending.files
         return Outcome(True, len(pending.specs), rendered, {"render": time.perf_counter() - started})
 
-    def _publish(self, files: dict | None, diagnostics: list[Diagnostic]) -> None:
-        if files is None:  # a failed rebuild: the next one starts from scratch
-            self.last = None
+    def _publish(self, files: Mapping | None, diagnostics: list[Diagnostic]) -> None:
+        """A new site (`files`), or None: a failed rebuild, the last good site stays."""
         old = self.state
-        with self.changed:
-            self.state = State(old.generation + 1, old.site + (files is not None),
-                               files if files is not None else old.files, diagnostics)
-            self.changed.notify_all()
+        if files is None:  # the next rebuild starts from scratch
+            self.last = None
+        self._show(State(old.generation + 1, old.site + (files is not None),
+                         files if files is not None else old.files, diagnostics))
 
     def _revert(self, diagnostics: list[Diagnostic]) -> None:
         """A template fails on the new site: show the last complete one, if any, with the errors."""
         self.last = None
         old = self.state
+        self._show(State(old.generation + 1, old.site + 1 if self.complete_files else 0, self.complete_files,
+                         diagnostics))
+
+    def _show(self, state: State) -> None:
         with self.changed:
-            self.state = State(old.generation + 1, old.site + 1 if self.complete_files else 0,
-                               self.complete_files, diagnostics)
+            self.state = state
             self.changed.notify_all()
 
     def wait_for_change(self, generation: int, timeout: float) -> None:

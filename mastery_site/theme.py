@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import posixpath
 import uuid
 from pathlib import Path
 
@@ -114,22 +113,20 @@ def environment(root: Path, chain: list[Path], reload: bool = True) -> jinja2.En
     return env
 
 
-def relative(from_path: str, to_path: str) -> str:
-    """A link from the page at `from_path` ("goals/x/") to `to_path` ("sessions/y/")."""
-    base = from_path if from_path.endswith("/") or not from_path else posixpath.dirname(from_path) + "/"
-    if base == "/":
-        base = ""
-    link = "../" * base.count("/") + to_path
-    return link or "./"
+def root_from(page_path: str) -> str:
+    """The site root as a link from the page at `page_path`: "" for "index.html" or
+    "feed.xml", "../../" for "goals/x/" or "goals/x/feed.xml"."""
+    return "../" * page_path.count("/")
 
 
 @jinja2.pass_context
 def url(context, path: str, absolute: bool = False) -> str:
-    """Link to a site path; absolute (under base_url) for feeds, sitemaps and the 404 page."""
+    """Link to a site path, from the page's root (`page.root`: relative, or base_url on pages
+    with absolute links); absolute under base_url when asked (feeds, sitemaps)."""
     path = path.lstrip("/")
-    if absolute or context.get("absolute_links"):
+    if absolute:
         return context["site"].base_url + path
-    return relative(context["page"]["path"], path)
+    return (context["page"]["root"] + path) or "./"
 
 
 @jinja2.pass_context
