@@ -118,3 +118,20 @@ def test_a_foreign_folder_replaced_with_force_is_never_built_in_again(project, c
     assert cli("build", project).code == 0
     assert "An oak frame" in (site / "sessions/2026-11-21-framed/index.html").read_text()
     assert list(elsewhere.iterdir()) == []
+
+
+def test_a_spare_with_folders_and_files_swapped_is_still_built_in_correctly(project, cli, tmp_path):
+    assert cli("build", project).code == 0
+    edit(project)
+    assert cli("build", project).code == 0
+    spare = project / "._site.spare"
+    (spare / "feed.xml").unlink()
+    (spare / "feed.xml").mkdir()  # a folder where the next site has a file
+    (spare / "feed.xml/stray.html").write_text("stray")
+    shutil.rmtree(spare / "sessions/2026-11-21-framed")
+    (spare / "sessions/2026-11-21-framed").write_text("a file where the next site has a folder")
+    path = project / SESSION
+    path.write_text(path.read_text().replace("A simple oak frame", "An oak frame"))
+    assert cli("build", project).code == 0
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(project / "_site") == site_files(tmp_path / "full")

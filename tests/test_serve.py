@@ -296,3 +296,14 @@ def test_a_page_whose_template_fails_on_request_gets_a_500_with_the_error(projec
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_newer_edit_interrupts_the_background_pass_and_keeps_the_last_complete_site(project):
+    engine = Engine(project, Options("public"))
+    assert engine.rebuild().ok and engine.complete().ok
+    rendered, complete = engine.rendered, engine.complete_files
+    edit(project, 'title: "Framed it"', 'title: "Framed anew"')
+    assert engine.rebuild({project / SESSION}).ok
+    assert engine.complete(stop=lambda: True) is None  # interrupted
+    assert engine.rendered is rendered and engine.complete_files is complete
+    assert b"Framed anew" in engine.state.files["sessions/2026-11-21-framed/index.html"]  # still served

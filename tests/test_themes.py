@@ -50,3 +50,13 @@ def test_template_errors_are_reported_not_raised(cli, tmp_path):
     assert result.code == 1
     assert "templates/wins.html:1:1: error: template error while rendering /wins/" in result.err
     assert "Traceback" not in result.err
+
+
+def test_templates_read_page_and_plain_dicts_both_ways(cli, tmp_path):
+    """`page.x` and `page["x"]`; on a dict, `d.key` finds the key and `d.items()` is still the method."""
+    write_tree(tmp_path, {**BASE, "templates/goals.html": (
+        "{{ page.path }}|{{ page['path'] }}|{{ page.root }}|{{ url('tags/') }}|"
+        "{{ stats.sessions }}|{% for slug, area in site.areas.items() %}{{ slug }},{% endfor %}\n")})
+    assert cli("build", tmp_path).code == 0
+    text = (tmp_path / "_site/goals/index.html").read_text()
+    assert text.startswith("goals/|goals/|../|../tags/|1|") and "work," in text
