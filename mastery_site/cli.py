@@ -17,7 +17,6 @@ from . import __version__
 from .audit import audit
 from .build import Options, build, load_site
 from .config import load_config
-from .devserver import serve
 from .diagnostics import BuildError, Diagnostic, Diagnostics, did_you_mean
 from .model import AUDIENCES
 from .output import OutputError
@@ -212,6 +211,8 @@ def cmd_stats(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    from .devserver import serve  # here, not at start-up: watchdog is for `serve` only
+
     options = Options(args.audience, args.drafts, None, args.today, default_jobs())
     return serve(args.dir, options, args.host, args.port, args.open)
 

@@ -15,9 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from PIL import Image as Picture
-from PIL import UnidentifiedImageError
-
 IMAGE_TYPES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg"}
 GPS_IFD = 0x8825  # the EXIF pointer to the GPS tags
 
@@ -79,6 +76,9 @@ def without_location(source: Path) -> bytes | None:
     Photos from phones carry where they were taken, often the author's home. Only
     images that do are re-encoded (JPEG with its own quantisation tables, so the
     loss is minimal); every other image is published byte for byte."""
+    from PIL import Image as Picture  # here, not at start-up: most builds copy no photo
+    from PIL import UnidentifiedImageError
+
     try:
         with Picture.open(source) as picture:
             exif = picture.getexif()
