@@ -139,8 +139,17 @@ def test_search_index_and_summaries_keep_words_apart_across_lines(cli, tmp_path)
     write_tree(tmp_path, {"content/sessions/2026-01-01-a.md": f"---\ntitle: A\n---\n{body}"})
     assert cli("build", tmp_path).code == 0
     index = json.loads((tmp_path / "_site/search-index.json").read_text())
-    assert index[0]["text"] == "First line second line third"
+    assert index[0]["text"] == "First line second third"  # each word once (see the next test)
     assert "<summary>First line second line third</summary>" in (tmp_path / "_site/feed.xml").read_text()
+
+
+def test_the_search_index_holds_each_word_of_a_body_once(cli, tmp_path):
+    from conftest import write_tree
+    body = "Scales then scales, scales then scales.\n\n```\nscales\n```\n"
+    write_tree(tmp_path, {"content/sessions/2026-01-01-a.md": f"---\ntitle: A\n---\n{body}"})
+    assert cli("build", tmp_path).code == 0
+    text = json.loads((tmp_path / "_site/search-index.json").read_text())[0]["text"]
+    assert text == "Scales then scales, scales scales."  # every word a term can match, once
 
 
 def test_a_setback_page_recalls_earlier_wins_and_comebacks(cli, tmp_path):
