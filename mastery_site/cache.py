@@ -74,7 +74,7 @@ def load_cache(path: Path):
     if not hmac.compare_digest(signature, hmac.new(key, payload, hashlib.sha256).digest()):
         return None
     try:
-        with _collector_paused():  # loading makes ~10 objects per file; collecting meanwhile triples the time
+        with collector_paused():  # loading makes ~10 objects per file; collecting meanwhile triples the time
             version, value = pickle.loads(payload)
     except Exception:  # a truncated or corrupt cache is discarded, never trusted
         return None
@@ -82,7 +82,8 @@ def load_cache(path: Path):
 
 
 @contextlib.contextmanager
-def _collector_paused():
+def collector_paused():
+    """No cyclic garbage collection meanwhile: for bursts that make many objects and free few."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -100,7 +101,7 @@ def save_cache(path: Path, value) -> None:
         return
     try:
         partial = path.with_name(path.name + ".partial")
-        with open(partial, "wb") as handle, _collector_paused():
+        with open(partial, "wb") as handle, collector_paused():
             handle.write(MAGIC + bytes(32))  # the signature goes here once the payload is written
             signed = _Signed(handle, hmac.new(key, digestmod=hashlib.sha256))
             pickle.dump(((__version__, FORMAT), value), signed, protocol=pickle.HIGHEST_PROTOCOL)

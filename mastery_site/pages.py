@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -156,6 +157,7 @@ def _session_pages(portfolio: Portfolio, stats: dict) -> list[PageSpec]:
     wins_by_goal: dict[str, list[dict]] = defaultdict(list)
     for win in stats["wins"]:
         wins_by_goal[win["goal"]].append(win)
+    win_dates = {goal: [w["date"] for w in reversed(wins)] for goal, wins in wins_by_goal.items()}
     comebacks = {g["slug"]: (g["comebacks"], [by_slug[c["success"]].sort_key for c in g["comebacks"]])
                  for g in stats["goals"]}
     specs = []
@@ -166,33 +168,35 @@ def _session_pages(portfolio: Portfolio, stats: dict) -> list[PageSpec]:
                        "next": group[i + 1] if i + 1 < len(group) else None,
                        "earlier_wins": [], "comebacks": [], "comeback_count": 0}
             if s.outcome == "setback" and s.goal:
-                context.update(_hard_things_before(s, wins_by_goal[s.goal], *comebacks[s.goal], by_slug))
+                context.update(_hard_things_before(s, wins_by_goal[s.goal], win_dates.get(s.goal, []),
+                                                   *comebacks[s.goal], by_slug))
             specs.append(PageSpec(f"sessions/{s.slug}/", "session.html", s.title, context,
                                   description=describe(s), source=s.source,
                                   image=s.images[0].path if s.images else None))
     return sorted(specs, key=lambda p: p.path)
 
 
-def _hard_things_before(setback: Session, wins: list[dict], comebacks: list[dict], success_keys: list,
-                        by_slug: dict[str, Session]) -> dict:
+def _hard_things_before(setback: Session, wins: list[dict], dates: list[str], comebacks: list[dict],
+                        success_keys: list, by_slug: dict[str, Session]) -> dict:
     """Earlier wins and comebacks on the setback's goal: "you have done hard things before".
 
     Only what the page shows (the latest few) goes into its context, which keeps it small.
-    Comebacks are in setback order, so their successes come in time order too: the ones
-    before this setback are a prefix, found by bisection."""
+    `wins` are newest first and `dates` their dates oldest first, so the wins up to the
+    setback's day are found by bisection (a goal may have thousands); so are the comebacks
+    before it: they are in setback order, so their successes come in time order too."""
     day = setback.day.isoformat()
     earlier = []
-    for win in wins:  # newest first
-        if win["date"] <= day and win["session"] != setback.slug:
-            earlier.append(win)
+    for n in range(len(wins) - bisect.bisect_right(dates, day), len(wins)):
+        if wins[n]["session"] != setback.slug:
+            earlier.append(wins[n])
             if len(earlier) == HARD_THINGS:
                 break
-    before = comebacks[:bisect.bisect_left(success_keys, setback.sort_key)]
+    before = bisect.bisect_left(success_keys, setback.sort_key)
     return {
         "earlier_wins": earlier,
         "comebacks": [{"setback": by_slug[c["setback"]], "success": by_slug[c["success"]], "days": c["days"]}
-                      for c in before[-HARD_THINGS // 2:]],
-        "comeback_count": len(before),
+                      for c in comebacks[max(0, before - HARD_THINGS // 2):before]],
+        "comeback_count": before,
     }
 
 
@@ -200,10 +204,11 @@ def _area_pages(portfolio: Portfolio, stats: dict, goal_stats: dict) -> list[Pag
     specs = [PageSpec("areas/", "areas.html", "Areas", {"areas": stats["areas"]})]
     for slug, area in portfolio.config.areas.items():
         goals = [g for g in portfolio.goals.values() if g.area == slug]
-        sessions = [s for s in reversed(portfolio.sessions) if s.goal and portfolio.goals[s.goal].area == slug]
+        in_area = {g.slug for g in goals}
+        recent = itertools.islice((s for s in reversed(portfolio.sessions) if s.goal in in_area), RECENT * 3)
         specs.append(PageSpec(f"areas/{slug}/", "area.html", area.title, {
             "area": area, "record": stats["areas"][slug], "cards": [(g, goal_stats[g.slug]) for g in goals],
-            "sessions": sessions[:RECENT * 3]}))
+            "sessions": list(recent)}))
     return specs
 
 
