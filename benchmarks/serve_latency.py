@@ -7,6 +7,11 @@ each edit from the write until the server returns the new text over HTTP.
 The edit adds a line to the body (the everyday edit), or with --title changes the
 title in the front matter (which changes other pages too: the full rebuild).
 
+The client does what the page's live-reload script does: it listens to the server's
+events, and fetches the page when a rebuild is announced (again if that page still has
+the old text). It does not poll the page: requests arriving every few milliseconds would
+compete with the rebuild for the interpreter, which no browser does.
+
 Prints the median and worst latency and the median rebuild breakdown the server
 reported (load = read, validate, aggregate; plan = pages planned, search index and assets;
 pages themselves are rendered when requested, and completed in the background).
@@ -16,6 +21,8 @@ The portfolio is copied to a temporary folder first; the original is never touch
 from __future__ import annotations
 
 import argparse
+import os
+import queue
 import re
 import shutil
 import statistics
@@ -57,23 +64,28 @@ def run(root: Path, edits: int, title: bool = False) -> str:
             break
     threading.Thread(target=lambda: lines.extend(server.stdout), daemon=True).start()
     page = f"{url}sessions/{slug}/"
+    announced = listen(url + "__mastery/events")
     original = session.read_text()
     latencies = []
+    run_id = os.urandom(4).hex()
     try:
         for i in range(edits):
-            marker = f"edit-marker-{i}"
+            marker = f"edit-marker-{run_id}-{i:03}"  # never a part of an earlier marker
             start = time.perf_counter()
             if title:
                 session.write_text(re.sub(r"^title: .*$", f"title: {marker}", original, count=1, flags=re.M))
             else:
                 session.write_text(original.replace("\n---\n", f"\n---\n{marker}\n\n", 1))
             while marker not in urllib.request.urlopen(page).read().decode():
-                time.sleep(0.002)
+                announced.get(timeout=30)
             latencies.append(time.perf_counter() - start)
             time.sleep(0.2)  # let the rebuild finish reporting before the next edit
+            while not announced.empty():
+                announced.get()
     finally:
         server.terminate()
         server.wait()
+        session.write_text(original)  # run.py measures its kept corpora again later
     first = next(line for line in lines if line.startswith("rebuilt:"))
     breakdown = [line for line in lines if line.startswith("rebuilt:")][1:]
     load = statistics.median(float(re.search(r"load (\d+) ms", b)[1]) for b in breakdown)
@@ -83,6 +95,19 @@ def run(root: Path, edits: int, title: bool = False) -> str:
             f"median {statistics.median(latencies) * 1000:.0f} ms, "
             f"worst {max(latencies) * 1000:.0f} ms\n"
             f"rebuild (median): load {load:.0f} ms, plan and assets {planned:.0f} ms")
+
+
+def listen(events_url: str) -> queue.Queue:
+    """Rebuild announcements from the server's event stream, as the live-reload script gets them."""
+    announced: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        with urllib.request.urlopen(events_url) as stream:
+            for line in stream:
+                if line.startswith(b"data:"):
+                    announced.put(line)
+    threading.Thread(target=read, daemon=True).start()
+    return announced
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from .diagnostics import BuildError
 from .rebuild import Engine, Outcome, State, Watcher, settle
 
 EVENTS = "/__mastery/events"
+SWITCH_INTERVAL = 0.0005  # s: a request waits this long, not 5 ms, for the background pass to yield
 CLIENT = """<script>(function () {
   "use strict";
   var state = %s, key = "mastery-scroll:" + location.pathname;
@@ -185,6 +186,7 @@ def serve(root: Path, options: Options, host: str, port: int, open_browser: bool
     completed = engine.complete()  # the whole first site, so template errors show at once
     settle()
     report(completed if completed is not None and not completed.ok else first, engine.state, out)
+    sys.setswitchinterval(SWITCH_INTERVAL)
     handler = type("BoundHandler", (Handler,), {"engine": engine})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True

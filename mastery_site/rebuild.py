@@ -335,7 +335,8 @@ class Watcher(FileSystemEventHandler):
             elif self.changed is not None:
                 paths = (Path(str(p)) for p in (event.src_path, getattr(event, "dest_path", "")) if p)
                 self.changed.update(p for p in paths if _relevant_path(self.engine.root, p))
-        self.saved = event.event_type == "closed"
+        if not event.is_directory:  # a folder's "modified" follows its file's events
+            self.saved = event.event_type == "closed"
         self.last_event = time.monotonic()
         self.dirty.set()
 
