@@ -293,7 +293,7 @@ def select(loaded: Loaded, audience: str, drafts: bool, memo: dict | None = None
     for folder, entry in entries:
         key = (entry.key, folder)
         current[key] = memo[key] if key in memo else rendered[(entry.source, folder)]
-        entry.html, entry.text, entry.images = current[key]
+        entry.html, entry.text, entry.words, entry.images = current[key]
     memo.clear()  # bodies of earlier versions go: a long dev-server session does not accumulate them
     memo.update(current)
     return Portfolio(loaded.config, audience, goals, sessions, pages)
@@ -306,7 +306,7 @@ def folder_of(entry: Goal | Session | Page) -> str:
     return f"sessions/{entry.slug}" if isinstance(entry, Session) else entry.slug
 
 
-BODY_FIELDS = {"body", "html", "text", "images", "key"}
+BODY_FIELDS = {"body", "html", "text", "words", "images", "key"}
 
 
 def body_edits(root: Path, config: Config, cache: FileCache, rels: set[str], audience: str,
@@ -334,7 +334,7 @@ def body_edits(root: Path, config: Config, cache: FileCache, rels: set[str], aud
         entry.body, entry.key = body, (entry.source, stamp)
         key = (entry.key, folder_of(entry))
         memo[key] = render_body(renderer, root, entry.source, body, key[1])
-        entry.html, entry.text, entry.images = memo[key]
+        entry.html, entry.text, entry.words, entry.images = memo[key]
         cache[rel] = (stamp, old)
     return [old.entry for _, _, old, _ in edits]
 
@@ -343,7 +343,7 @@ def _without_body(entry: Goal | Session | Page) -> tuple:
     return type(entry), {k: v for k, v in vars(entry).items() if k not in BODY_FIELDS}
 
 
-def _render_task(shared: tuple[Path, bool, str], task: tuple[str, str, str]) -> tuple[str, str, list[Image]]:
+def _render_task(shared: tuple[Path, bool, str], task: tuple[str, str, str]) -> tuple[str, str, str, list[Image]]:
     root, allow_html, audience = shared
     source, body, folder = task
     return render_body(renderer_for(allow_html, audience), root, source, body, folder)
@@ -355,8 +355,9 @@ def renderer_for(allow_html: bool, audience: str) -> Renderer:
     return Renderer(allow_html, audience)
 
 
-def render_body(renderer: Renderer, root: Path, source: str, body: str, folder: str) -> tuple[str, str, list[Image]]:
-    """(html, text, images) of one entry's body: local images are placed beside its page."""
+def render_body(renderer: Renderer, root: Path, source: str, body: str,
+                folder: str) -> tuple[str, str, str, list[Image]]:
+    """(html, text, words, images) of one entry's body: local images are placed beside its page."""
     placer = Placer(folder)
     images: list[Image] = []
 
@@ -372,4 +373,4 @@ def render_body(renderer: Renderer, root: Path, source: str, body: str, folder: 
         return posixpath.basename(image.path)
 
     rendered = renderer.render(body, rewrite)
-    return rendered.html, rendered.text, images
+    return rendered.html, rendered.text, rendered.words, images

@@ -95,7 +95,8 @@ class Entry:
     draft: bool = False
     body: str = ""  # Markdown source
     html: str = ""  # rendered body, filled for the audience being built
-    text: str = ""  # the rendered body as plain text, for summaries and search
+    text: str = ""  # the rendered body as plain text, for summaries
+    words: str = ""  # each word of `text` once, for the search index (see markup.search_words)
     images: list[Image] = field(default_factory=list)
 
 

@@ -281,7 +281,7 @@ def _goal_title(portfolio: Portfolio, entry: Goal | Session | Page) -> str:
 
 
 def _search_doc(entry: Goal | Session | Page, goal: str) -> dict:
-    text = search_words(entry.text)
+    text = entry.words  # the body's words, each once (see markup.search_words)
     if isinstance(entry, Goal):
         return {"url": f"goals/{entry.slug}/", "title": entry.title, "kind": "goal", "goal": entry.title,
                 "tags": entry.tags, "date": entry.started.isoformat(), "text": text}
@@ -291,12 +291,6 @@ def _search_doc(entry: Goal | Session | Page, goal: str) -> dict:
     return {"url": f"{entry.slug}/", "title": entry.title, "kind": "page", "goal": "", "tags": [], "date": "",
             "text": text}
 
-
-def search_words(text: str) -> str:
-    """The body's words, each once, in order of first use. Search matches each query term
-    (it has no spaces) inside one word, so a repeated word adds nothing but bytes: a third
-    of the index at 10,000 bench sessions, which every search downloads."""
-    return " ".join(dict.fromkeys(text.split()))
 
 
 def images_of(portfolio: Portfolio) -> list:
