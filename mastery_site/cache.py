@@ -27,7 +27,7 @@ from pathlib import Path
 from . import __version__
 
 CACHE_DIR = ".mastery-cache"
-FORMAT = 3  # of what is cached (the model's classes): a cache of another format is ignored
+FORMAT = 4  # of what is cached (the model's classes): a cache of another format is ignored
 MAGIC = b"mastery-cache\n"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import os
 import posixpath
 import re
@@ -124,7 +125,7 @@ def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None
     for _, rel, stamp in files:
         result = read[rel] if rel in read else cached[rel][1]
         if result.entry is not None:
-            result.entry.key = (result.entry.source, stamp)
+            result.entry.key = version_key(rel, stamp)
         fresh[rel] = (stamp, result)
         diags.items.extend(result.items)
         _add(loaded, result, diags)
@@ -133,6 +134,13 @@ def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None
         cache.update(fresh)
     _check_sessions(loaded, diags)
     return loaded
+
+
+def version_key(rel: str, stamp: tuple) -> bytes:
+    """What identifies one version of a file (its path and stat stamp), in 12 bytes: it keys
+    rendered bodies and stands for the entry in page fingerprints, which are encoded on every
+    build (a tag page names thousands of sessions)."""
+    return hashlib.blake2b(repr((rel, stamp)).encode(), digest_size=12).digest()
 
 
 def _known_files(root: Path, cache: FileCache, changed: set[str]) -> list[tuple[str, str, tuple]] | None:
@@ -331,7 +339,7 @@ def body_edits(root: Path, config: Config, cache: FileCache, rels: set[str], aud
     renderer = renderer_for(config.allow_html, audience)
     for rel, stamp, old, body in edits:
         entry = old.entry
-        entry.body, entry.key = body, (entry.source, stamp)
+        entry.body, entry.key = body, version_key(rel, stamp)
         key = (entry.key, folder_of(entry))
         memo[key] = render_body(renderer, root, entry.source, body, key[1])
         entry.html, entry.text, entry.words, entry.images = memo[key]

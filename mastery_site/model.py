@@ -91,7 +91,7 @@ class Entry:
 
     visibility: str = "public"
     visibility_by_default: bool = True  # no `visibility:` key: the config's default applied
-    key: tuple = ()  # identifies the file version this entry was read from (for incremental rebuilds)
+    key: bytes = b""  # identifies the file version this entry was read from (content.version_key)
     draft: bool = False
     body: str = ""  # Markdown source
     html: str = ""  # rendered body, filled for the audience being built
