@@ -7,6 +7,7 @@ need); `build()` renders the planned pages and swaps the finished site in.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import marshal
 import tempfile
@@ -140,6 +141,7 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
     store = cache_store(root, settings)
     caches = None if fresh else _cache_for(store, out)
     site = load_site(root, options, caches=caches)
+    gc.freeze()  # the model lives as long as the build: collections need not walk it (half of planning at 100k)
     chain = themes_of(site)
     env = environment_of(site, chain, reload=False)
     if caches is not None and caches.volatile is not None:  # spares parsing every template (see volatile_templates)
