@@ -7,7 +7,6 @@ need); `build()` renders the planned pages and swaps the finished site in.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import hashlib
 import marshal
 import tempfile
@@ -29,7 +28,7 @@ from .images import without_location
 from .model import Portfolio
 from .output import Staging, check_output, recorded_inputs, static_files
 from .pages import PageSpec, images_of, plan, search_index
-from .parallel import MIN_ITEMS, pmap
+from .parallel import MIN_ITEMS, frozen, pmap
 from .progress import Progress
 from .publish import git_lastmod, inputs_digest, source_date, write_zip
 from .theme import BUILT_IN_THEMES, environment, root_from, theme_chain
@@ -141,7 +140,15 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
     store = cache_store(root, settings)
     caches = None if fresh else _cache_for(store, out)
     site = load_site(root, options, caches=caches)
-    gc.freeze()  # the model lives as long as the build: collections need not walk it (half of planning at 100k)
+    with frozen():  # the model lives as long as the build: collections need not walk it (half of planning at 100k)
+        pages = _write_output(site, out, inputs, options, caches, store)
+    options.progress.done()
+    return BuildResult(out, len(pages), site)
+
+
+def _write_output(site: Site, out: Path, inputs: str, options: Options, caches: Caches | None,
+                  store: Path) -> list[str]:
+    """Render the site into a staging folder, swap it in, and save the build cache."""
     chain = themes_of(site)
     env = environment_of(site, chain, reload=False)
     if caches is not None and caches.volatile is not None:  # spares parsing every template (see volatile_templates)
@@ -157,8 +164,7 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
         caches.output = inputs
         caches.volatile = getattr(env, "_mastery_volatile", None)
         _save_caches(store, caches)
-    options.progress.done()
-    return BuildResult(out, len(pages), site)
+    return pages
 
 
 def _cache_for(store: Path, out: Path) -> Caches:

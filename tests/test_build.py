@@ -126,6 +126,15 @@ def test_rebuild_is_byte_identical(built, tmp_path):
     assert site_files(again) == site_files(outs["private"])
 
 
+def test_a_build_leaves_the_callers_collector_as_it_found_it(tmp_path):
+    import gc
+
+    from mastery_site.build import Options, build
+    gc.unfreeze()  # what the dev server's tests may have frozen
+    build(REPO, tmp_path / "site", Options(jobs=1))  # one process: no worker pool unfreezes for it
+    assert gc.get_freeze_count() == 0  # the model it froze while building can be collected again
+
+
 def test_demo_builds_from_repository_root(cli, tmp_path):
     result = cli("build", REPO, "-o", tmp_path / "site")
     assert result.code == 0, result.err
