@@ -14,6 +14,7 @@ from .frontmatter import decode, parse_yaml
 from .model import AUDIENCES, Area, Config
 
 CONFIG_FILE = "mastery.yaml"
+SOURCE_FOLDERS = ("content", "static", "templates", "themes")  # with CONFIG_FILE, what a site is built from
 TEXT_KEYS = ("title", "author", "description", "language", "theme")
 KEYS = (*TEXT_KEYS, "base_url", "timezone", "areas", "default_visibility", "per_page", "markdown")
 

@@ -20,8 +20,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from .config import CONFIG_FILE, SOURCE_FOLDERS
+
 MARKER = ".mastery-site"
-SOURCES = ("content", "static", "templates", "themes", ".git", "mastery.yaml")  # never an output
+SOURCES = (*SOURCE_FOLDERS, ".git", CONFIG_FILE)  # never an output
 
 
 class OutputError(Exception):

@@ -11,6 +11,8 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+from .config import CONFIG_FILE, SOURCE_FOLDERS
+
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
 
 
@@ -23,21 +25,18 @@ def source_date() -> dt.datetime:
     return dt.datetime.fromtimestamp(max(seconds, 0), dt.UTC)
 
 
-SOURCES = ("content", "static", "templates", "themes")
-
-
 def inputs_digest(root: Path, settings: tuple, extra: list[Path]) -> str:
     """A digest of everything a build reads: every source file's path, size and mtime, the
     settings (version, options, SOURCE_DATE_EPOCH) and the git commit (for lastmod)."""
     digest = hashlib.sha256(repr((settings, os.environ.get("SOURCE_DATE_EPOCH"), _git_head(root))).encode())
-    for folder in [*(root / name for name in SOURCES), *extra]:
+    for folder in [*(root / name for name in SOURCE_FOLDERS), *extra]:
         for top, dirs, files in os.walk(folder):
             dirs.sort()
             for name in sorted(files):
                 path = os.path.join(top, name)
                 info = os.stat(path)
                 digest.update(f"{path}\0{info.st_mtime_ns}\0{info.st_size}\n".encode())
-    config = root / "mastery.yaml"
+    config = root / CONFIG_FILE
     if config.is_file():
         digest.update(f"{config.stat().st_mtime_ns}\0{config.read_bytes()!r}".encode())
     return digest.hexdigest()

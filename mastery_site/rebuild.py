@@ -43,12 +43,12 @@ from .build import (
     write_assets,
 )
 from .cache import collector_paused
+from .config import CONFIG_FILE, SOURCE_FOLDERS
 from .content import body_edits
 from .diagnostics import BuildError, Diagnostic
 from .pages import PageSpec, refresh_descriptions
 from .theme import BUILT_IN_THEMES
 
-WATCHED = ("content", "templates", "static", "themes")  # besides mastery.yaml
 QUIET = 0.05  # seconds without events that end a burst
 QUIET_AFTER_SAVE = 0.01  # … when the last event closed a file written in place: that save is done
 
@@ -287,7 +287,7 @@ class Engine:
             self.changed.notify_all()
 
     def watched_folders(self) -> list[Path]:
-        folders = [self.root / name for name in WATCHED]
+        folders = [self.root / name for name in SOURCE_FOLDERS]
         folders += [theme for theme in self.chain if theme.is_relative_to(BUILT_IN_THEMES)]
         return [f for f in folders if f.is_dir()]
 
@@ -381,4 +381,4 @@ def _relevant_path(root: Path, path: Path) -> bool:
         rel = path.relative_to(root)
     except ValueError:
         return True  # inside a watched built-in theme
-    return bool(rel.parts) and (rel.parts[0] in WATCHED or rel.as_posix() == "mastery.yaml")
+    return bool(rel.parts) and (rel.parts[0] in SOURCE_FOLDERS or rel.as_posix() == CONFIG_FILE)
