@@ -17,7 +17,7 @@ from typing import Protocol
 import jinja2
 from jinja2 import meta
 
-from . import __version__
+from . import __version__, collector
 from .aggregate import aggregate, today_of
 from .cache import SHARDS, cache_store, load_store, save_store, shard_of
 from .charts import Pictures
@@ -28,7 +28,7 @@ from .images import without_location
 from .model import Portfolio
 from .output import Staging, check_output, recorded_inputs, static_files
 from .pages import PageSpec, images_of, plan, search_index
-from .parallel import MIN_ITEMS, frozen, pmap
+from .parallel import MIN_ITEMS, pmap
 from .progress import Progress
 from .publish import git_lastmod, inputs_digest, source_date, write_zip
 from .theme import BUILT_IN_THEMES, environment, root_from, theme_chain
@@ -140,7 +140,7 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
     store = cache_store(root, settings)
     caches = None if fresh else _cache_for(store, out)
     site = load_site(root, options, caches=caches)
-    with frozen():  # the model lives as long as the build: collections need not walk it (half of planning at 100k)
+    with collector.frozen():  # the model lives as long as the build (planning at 100k: 3.4 s → 2.2 s)
         pages = _write_output(site, out, inputs, options, caches, store)
     options.progress.done()
     return BuildResult(out, len(pages), site)

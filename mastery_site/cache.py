@@ -15,8 +15,6 @@ shard, not the whole cache (about 100 MB at 10,000 sessions).
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import hmac
 import os
@@ -24,7 +22,7 @@ import pickle
 import zlib
 from pathlib import Path
 
-from . import __version__
+from . import __version__, collector
 
 CACHE_DIR = ".mastery-cache"
 FORMAT = 4  # of what is cached (the model's classes): a cache of another format is ignored
@@ -74,23 +72,11 @@ def load_cache(path: Path):
     if not hmac.compare_digest(signature, hmac.new(key, payload, hashlib.sha256).digest()):
         return None
     try:
-        with collector_paused():  # loading makes ~10 objects per file; collecting meanwhile triples the time
+        with collector.paused():  # loading makes ~10 objects per file; collecting meanwhile triples the time
             version, value = pickle.loads(payload)
     except Exception:  # a truncated or corrupt cache is discarded, never trusted
         return None
     return value if version == (__version__, FORMAT) else None
-
-
-@contextlib.contextmanager
-def collector_paused():
-    """No cyclic garbage collection meanwhile: for bursts that make many objects and free few."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def save_cache(path: Path, value) -> None:
@@ -101,7 +87,7 @@ def save_cache(path: Path, value) -> None:
         return
     try:
         partial = path.with_name(path.name + ".partial")
-        with open(partial, "wb") as handle, collector_paused():
+        with open(partial, "wb") as handle, collector.paused():
             handle.write(MAGIC + bytes(32))  # the signature goes here once the payload is written
             signed = _Signed(handle, hmac.new(key, digestmod=hashlib.sha256))
             pickle.dump(((__version__, FORMAT), value), signed, protocol=pickle.HIGHEST_PROTOCOL)

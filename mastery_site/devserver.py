@@ -21,9 +21,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from . import collector
 from .build import Options
 from .diagnostics import BuildError
-from .rebuild import Engine, Outcome, State, Watcher, settle
+from .rebuild import Engine, Outcome, State, Watcher
 
 EVENTS = "/__mastery/events"
 SWITCH_INTERVAL = 0.0005  # s: a request waits this long, not 5 ms, for the background pass to yield
@@ -184,7 +185,7 @@ def serve(root: Path, options: Options, host: str, port: int, open_browser: bool
     first = engine.rebuild()  # the only rebuild that may fork workers: no thread is running yet
     engine.options.jobs = 1
     completed = engine.complete()  # the whole first site, so template errors show at once
-    settle()
+    collector.settle()
     report(completed if completed is not None and not completed.ok else first, engine.state, out)
     sys.setswitchinterval(SWITCH_INTERVAL)
     handler = type("BoundHandler", (Handler,), {"engine": engine})

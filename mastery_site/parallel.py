@@ -8,12 +8,12 @@ starting workers would cost more than it saves.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from . import collector
 
 MIN_ITEMS = 400  # below this, one process is faster
 
@@ -32,26 +32,12 @@ def pmap(func: Callable[[Any, Any], Any], items: Sequence, jobs: int, shared: An
         return [func(shared, item) for item in items]
     global _shared
     _shared = shared
-    try:  # workers inherit the model frozen: their collector need not walk it (nor copy its pages)
-        with frozen(), multiprocessing.get_context("fork").Pool(jobs) as pool:
+    try:  # workers inherit the model frozen (see collector.frozen)
+        with collector.frozen(), multiprocessing.get_context("fork").Pool(jobs) as pool:
             chunk = max(1, len(items) // (jobs * 32))  # small: workers finish close together
             return pool.map(_call, [(func, item) for item in items], chunksize=chunk)
     finally:
         _shared = None
-
-
-@contextlib.contextmanager
-def frozen():
-    """Leave every object alive now out of cyclic collections until the block ends (gc.freeze),
-    so collections meanwhile walk only what the block makes. Blocks nest; the outermost gives
-    the objects back to the collector, unless someone froze them before it began."""
-    outermost = not gc.get_freeze_count()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        if outermost:
-            gc.unfreeze()
 
 
 def _call(task: tuple[Callable, Any]) -> Any:

@@ -14,7 +14,6 @@ diagnostics instead.
 
 from __future__ import annotations
 
-import gc
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -25,6 +24,7 @@ import jinja2
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from . import collector
 from .build import (
     SEARCH_FILES,
     Caches,
@@ -42,7 +42,6 @@ from .build import (
     themes_of,
     write_assets,
 )
-from .cache import collector_paused
 from .config import CONFIG_FILE, SOURCE_FOLDERS
 from .content import body_edits
 from .diagnostics import BuildError, Diagnostic
@@ -177,7 +176,7 @@ class Engine:
 
         `changed`: the files changed since the last rebuild, when known (the watcher's);
         when they are only edited Markdown bodies, the model is updated in place instead."""
-        with collector_paused():  # a rebuild makes a new model and plan: ~40 ms of collections, done in settle()
+        with collector.paused():  # a rebuild makes a new model and plan: ~40 ms of collections, done in settle()
             return self._rebuild(changed)
 
     def _rebuild(self, changed: set[Path] | None) -> Outcome:
@@ -361,15 +360,8 @@ class Watcher(FileSystemEventHandler):
             completed = self.engine.complete(stop=self.dirty.is_set)
             if completed is not None and not completed.ok:
                 self.report(completed, self.engine.state)
-            settle()
+            collector.settle()
 
-
-def settle() -> None:
-    """The site just built lives until the next edit: collect what the rebuild left (it ran
-    with the collector paused), then move the site out of the collector's sight, so the next
-    rebuild's collections walk only what that rebuild makes."""
-    gc.collect()
-    gc.freeze()
 
 
 def _relevant_path(root: Path, path: Path) -> bool:
