@@ -22,7 +22,7 @@ from .aggregate import aggregate, today_of
 from .cache import SHARDS, cache_store, load_store, save_store, shard_of
 from .charts import Pictures
 from .config import load_config
-from .content import FileCache, Loaded, folder_of, load, select
+from .content import FileCache, Loaded, body_key, load, select
 from .diagnostics import BuildError, Diagnostic, Diagnostics, Where
 from .images import without_location
 from .model import Portfolio
@@ -207,8 +207,7 @@ def _shard_marks(caches: Caches) -> dict[int, tuple]:
 
 
 def _body_key(result) -> tuple | None:
-    """The key of an entry's rendered body in `Caches.bodies` (see content.select)."""
-    return (result.entry.key, folder_of(result.entry)) if result.entry is not None else None
+    return body_key(result.entry) if result.entry is not None else None
 
 
 class Sink(Protocol):

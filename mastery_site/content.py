@@ -291,20 +291,25 @@ def select(loaded: Loaded, audience: str, drafts: bool, memo: dict | None = None
     sessions = sorted((s for s, _ in loaded.sessions if shown(s) and (s.goal is None or s.goal in goals)),
                       key=lambda s: s.sort_key)
     pages = {slug: p for slug, p in sorted(loaded.pages.items()) if shown(p)}
-    entries = [(folder_of(entry), entry) for entry in (*goals.values(), *sessions, *pages.values())]
+    keyed = [(body_key(entry), entry) for entry in (*goals.values(), *sessions, *pages.values())]
     memo = memo if memo is not None else {}
-    todo = [(entry.source, entry.body, folder) for folder, entry in entries if (entry.key, folder) not in memo]
+    todo = [(key, entry) for key, entry in keyed if key not in memo]
+    tasks = [(entry.source, entry.body, key[1]) for key, entry in todo]
     shared = (loaded.root, loaded.config.allow_html, audience)
-    rendered = dict(zip(((source, folder) for source, _, folder in todo), pmap(_render_task, todo, jobs, shared),
-                        strict=True))
+    rendered = dict(zip((key for key, _ in todo), pmap(_render_task, tasks, jobs, shared), strict=True))
     current = {}
-    for folder, entry in entries:
-        key = (entry.key, folder)
-        current[key] = memo[key] if key in memo else rendered[(entry.source, folder)]
+    for key, entry in keyed:
+        current[key] = memo[key] if key in memo else rendered[key]
         entry.html, entry.text, entry.words, entry.images = current[key]
     memo.clear()  # bodies of earlier versions go: a long dev-server session does not accumulate them
     memo.update(current)
     return Portfolio(loaded.config, audience, goals, sessions, pages)
+
+
+def body_key(entry: Goal | Session | Page) -> tuple[bytes, str]:
+    """An entry's rendered body is kept under its file version and its page's folder (where
+    its images go): `select`'s memo, the build cache's bodies."""
+    return entry.key, folder_of(entry)
 
 
 def folder_of(entry: Goal | Session | Page) -> str:
@@ -340,7 +345,7 @@ def body_edits(root: Path, config: Config, cache: FileCache, rels: set[str], aud
     for rel, stamp, old, body in edits:
         entry = old.entry
         entry.body, entry.key = body, version_key(rel, stamp)
-        key = (entry.key, folder_of(entry))
+        key = body_key(entry)
         memo[key] = render_body(renderer, root, entry.source, body, key[1])
         entry.html, entry.text, entry.words, entry.images = memo[key]
         cache[rel] = (stamp, old)
