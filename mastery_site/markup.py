@@ -107,8 +107,9 @@ def plain_words(tokens: list[Token]) -> list[str]:
 
 def search_words(words: list[str]) -> str:
     """Each word once, in order of first use. Search matches each query term (it has no
-    spaces) inside one word, so a repeated word adds nothing but bytes: two thirds of the
-    index at 10,000 bench sessions, which every search downloads. Made where the body is
+    spaces) inside one word, so a repeated word adds nothing but bytes, which every search
+    downloads (the index of the 10,000 bench sessions, whose vocabulary is small, shrinks
+    from 24.6 to 9.6 MB; short real entries by a few per cent). Made where the body is
     rendered (in the workers), not when the index is written."""
     return " ".join(dict.fromkeys(words))
 

@@ -292,7 +292,6 @@ def _search_doc(entry: Goal | Session | Page, goal: str) -> dict:
             "text": text}
 
 
-
 def images_of(portfolio: Portfolio) -> list:
     """Every image an included entry shows, to be copied beside its page."""
     entries = [*portfolio.goals.values(), *portfolio.sessions, *portfolio.pages.values()]
