@@ -339,6 +339,11 @@ class Watcher(FileSystemEventHandler):
         self.last_event = time.monotonic()
         self.dirty.set()
 
+    def quiet(self) -> float:
+        """How long without events ends the burst: a save is done once its file, written in
+        place, is closed (watchdog's "closed"); after any other event more may follow."""
+        return QUIET_AFTER_SAVE if self.saved else QUIET
+
     def _relevant(self, event: FileSystemEvent) -> bool:
         paths = [event.src_path, getattr(event, "dest_path", "")]
         return any(p and _relevant_path(self.engine.root, Path(str(p))) for p in paths)
@@ -346,8 +351,8 @@ class Watcher(FileSystemEventHandler):
     def _loop(self) -> None:
         while not self.stopping:
             self.dirty.wait()
-            while time.monotonic() - self.last_event < (QUIET_AFTER_SAVE if self.saved else QUIET):
-                time.sleep(QUIET_AFTER_SAVE / 2)  # let the burst finish
+            while time.monotonic() - self.last_event < self.quiet():  # let the burst finish
+                time.sleep(QUIET_AFTER_SAVE / 2)
             self.dirty.clear()
             if self.stopping:
                 return

@@ -21,7 +21,7 @@ import pytest
 from conftest import REPO, site_files
 from mastery_site.build import Options, build
 from mastery_site.devserver import Handler
-from mastery_site.rebuild import Engine
+from mastery_site.rebuild import QUIET, QUIET_AFTER_SAVE, Engine, Watcher
 
 SESSION = "content/sessions/2026/2026-11-21-framed.md"
 
@@ -307,3 +307,15 @@ def test_a_newer_edit_interrupts_the_background_pass_and_keeps_the_last_complete
     assert engine.complete(stop=lambda: True) is None  # interrupted
     assert engine.rendered is rendered and engine.complete_files is complete
     assert b"Framed anew" in engine.state.files["sessions/2026-11-21-framed/index.html"]  # still served
+
+
+def test_a_save_ends_the_burst_sooner_than_other_changes(project):
+    from watchdog.events import DirModifiedEvent, FileClosedEvent, FileModifiedEvent
+    watcher = Watcher(Engine(project, Options()), lambda outcome, state: None)
+    path = str(project / SESSION)
+    watcher.on_any_event(FileModifiedEvent(path))
+    assert watcher.quiet() == QUIET  # the editor may write again
+    watcher.on_any_event(FileClosedEvent(path))
+    watcher.on_any_event(DirModifiedEvent(str((project / SESSION).parent)))  # follows the file's events
+    assert watcher.quiet() == QUIET_AFTER_SAVE < QUIET  # the file was closed after writing: saved
+    assert watcher.changed == {project / SESSION}
