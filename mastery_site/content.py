@@ -123,8 +123,10 @@ def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None
     read = dict(zip((rel for _, rel, _ in todo), pmap(_read_task, todo, jobs, (root, config)), strict=True))
     fresh: FileCache = {}
     for _, rel, stamp in files:
-        result = read[rel] if rel in read else cached[rel][1]
-        if result.entry is not None:
+        result = read.get(rel)
+        if result is None:
+            result = cached[rel][1]  # same stamp, so the same key
+        elif result.entry is not None:
             result.entry.key = version_key(rel, stamp)
         fresh[rel] = (stamp, result)
         diags.items.extend(result.items)
