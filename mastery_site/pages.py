@@ -34,27 +34,40 @@ class PageSpec:
     image: str | None = None  # site path of the page's picture for link previews
     source: str | None = None  # the content file behind the page (for lastmod)
 
-    def fingerprint(self) -> tuple:
-        return (self.template, self.title, self.description, self.image, fingerprint(self.context))
+    def fingerprint(self, seen: dict | None = None) -> tuple:
+        """See `fingerprint`; `seen` is shared by the pages of one build."""
+        return (self.template, self.title, self.description, self.image,
+                fingerprint(self.context, seen if seen is not None else {}))
 
     @property
     def file(self) -> str:
         return self.path + "index.html" if self.path.endswith("/") or not self.path else self.path
 
 
-def fingerprint(value):
-    """A comparable summary of a page's inputs: entries by the file version they came from."""
+def fingerprint(value, seen: dict):
+    """A comparable summary of a page's inputs: entries by the file version they came from.
+
+    Pages share big values (a goal's figures are on its page, its area's and the goals
+    page; a win is on every later setback's page): `seen` keeps the summary of each big
+    one by identity (and the value, so the identity stays its own), made once per build."""
     kind = type(value)
     if kind in _PLAIN:
         return value
-    if kind is dict:
-        return tuple((k, v if type(v) in _PLAIN else fingerprint(v)) for k, v in value.items())
-    if kind is list or kind is tuple:
-        return tuple(v if type(v) in _PLAIN else fingerprint(v) for v in value)
     if kind is Session or kind is Goal or kind is Page:
         return value.key
+    if kind is dict or kind is list or kind is tuple:
+        big = len(value) > 8
+        if big and id(value) in seen:
+            return seen[id(value)][1]
+        if kind is dict:
+            result = tuple([(k, v if type(v) in _PLAIN else fingerprint(v, seen)) for k, v in value.items()])
+        else:
+            result = tuple([v if type(v) in _PLAIN else fingerprint(v, seen) for v in value])
+        if big:
+            seen[id(value)] = (value, result)
+        return result
     if dataclasses.is_dataclass(value):
-        return (kind.__name__, fingerprint(vars(value)))
+        return (kind.__name__, fingerprint(vars(value), seen))
     return value
 
 

@@ -113,6 +113,22 @@ def environment(root: Path, chain: list[Path], reload: bool = True) -> jinja2.En
     return env
 
 
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept in a dict that the build cache saves (signed, like the rest of
+    it: bytecode from elsewhere is never loaded). Jinja checks each against its template's
+    source. Compiling the default theme costs ~70 ms, a third of rendering one edited page."""
+
+    def __init__(self, store: dict[str, bytes]):
+        self.store = store
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.store:
+            bucket.bytecode_from_string(self.store[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
 def root_from(page_path: str) -> str:
     """The site root as a link from the page at `page_path`: "" for "index.html" or
     "feed.xml", "../../" for "goals/x/" or "goals/x/feed.xml"."""

@@ -49,6 +49,17 @@ def test_an_edit_reuses_unchanged_pages_and_matches_a_full_build(project, cli, t
     assert site_files(site) == site_files(tmp_path / "full")
 
 
+def test_an_edited_template_is_compiled_again_not_taken_from_the_cache(project, cli):
+    """Compiled templates are kept in the cache; an edited one must never render as it was."""
+    override = project / "templates/robots.txt"
+    override.parent.mkdir()
+    for n, text in enumerate(["# first version\n", "# the second version\n", "# version three, last\n"]):
+        override.write_text(text)
+        os.utime(override, ns=(n * 10**9, n * 10**9))  # distinct times, however fast the builds
+        assert cli("build", project, "-j", "1").code == 0
+        assert (project / "_site/robots.txt").read_text() == text
+
+
 def test_a_corrupt_cache_is_discarded(project, cli):
     assert cli("build", project).code == 0
     store = next((project / ".mastery-cache").glob("build-*"))
