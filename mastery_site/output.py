@@ -71,7 +71,7 @@ class Staging:
         self.inputs = inputs
         self.keep_spare = keep_spare
         self.recycled = False  # built in the spare: files the new site lacks must go
-        self.kept: set[str] = set()
+        self.kept: set[str] = set()  # paths in the new site (normalized)
 
     def __enter__(self) -> Staging:
         for stale in self.out.parent.glob(f".{self.out.name}.*-[0-9]*"):  # left by an interrupted build
@@ -92,7 +92,7 @@ class Staging:
         target = os.path.normpath(os.path.join(root, rel))
         if not target.startswith(root + os.sep):
             raise OutputError(f"refusing to write {rel!r}: it is outside the output directory")
-        self.kept.add(target)
+        self.kept.add(target[len(root) + 1:])
         return target
 
     def _target(self, rel: str) -> str:
@@ -135,9 +135,8 @@ class Staging:
         return True
 
     def keep(self, rels: list[str]) -> None:
-        """Files written elsewhere (by worker processes) that belong to the new site."""
-        for rel in rels:
-            self._inside(rel)
+        """Files written elsewhere (by worker processes, which checked where) that belong to the new site."""
+        self.kept.update(map(os.path.normpath, rels))
 
     def commit(self, pages: int = 0) -> None:
         """Swap the finished site in. The old site becomes the spare (incremental builds) or is
@@ -188,12 +187,13 @@ def _same_file(a: str, b: Path) -> bool:
 
 
 def _remove_all_but(root: str, kept: set[str]) -> None:
-    """Remove every file under `root` not in `kept`, then the folders that left empty."""
+    """Remove every file under `root` whose path in it is not in `kept`, then the folders that left empty."""
     emptied: set[str] = set()
     for folder, dirs, files in os.walk(root, topdown=False):
+        inside = folder[len(root) + 1:]
         for name in files + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
             path = os.path.join(folder, name)
-            if path not in kept:
+            if (f"{inside}{os.sep}{name}" if inside else name) not in kept:
                 os.unlink(path)
                 emptied.add(folder)
         if folder in emptied and folder != root and not os.listdir(folder):
