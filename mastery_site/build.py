@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import marshal
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,7 +87,7 @@ class Shard:
     search: dict
 
 
-Rendered = dict[str, tuple[tuple | None, bytes | Path]]  # page file → (fingerprint, bytes or file)
+Rendered = dict[str, tuple[tuple | None, bytes | str]]  # page file → (fingerprint, bytes or the file's path)
 
 
 @dataclass
@@ -162,7 +163,7 @@ def _write_output(site: Site, out: Path, inputs: str, options: Options, caches: 
             env._mastery_volatile = caches.volatile
     options.progress.phase("rendering pages")
     final = out.resolve()
-    reuse = {file: (key, final / file) for file, key in caches.pages.items()} if caches is not None else None
+    reuse = {file: (key, os.path.join(final, file)) for file, key in caches.pages.items()} if caches else None
     with Staging(out, inputs, keep_spare=caches is not None) as staging:
         pages = write_site(site, chain, env, staging, reuse, caches, options.jobs, final)
         staging.keep(pages)  # written by workers
@@ -232,7 +233,7 @@ class Sink(Protocol):
 
     def write(self, rel: str, data: bytes) -> None: ...
     def copy_file(self, source: Path, rel: str) -> None: ...
-    def reuse(self, rel: str, data: bytes | Path) -> bool: ...
+    def reuse(self, rel: str, data: bytes | str) -> bool: ...
 
 
 def write_site(site: Site, chain: list[Path], env: jinja2.Environment, sink: Sink,
@@ -313,7 +314,7 @@ def render_reusing(site: Site, chain: list[Path], env: jinja2.Environment, specs
             fresh[spec.file] = (key, data)
         else:
             todo.append(spec)
-            fresh[spec.file] = (key, final / spec.file)
+            fresh[spec.file] = (key, os.path.join(final, spec.file))
     if todo:
         _render_pages(site, env, todo, sink, jobs)
     reuse.clear()

@@ -117,7 +117,7 @@ class Staging:
     def copy_file(self, source: Path, rel: str) -> None:
         shutil.copyfile(source, self._target(rel))
 
-    def reuse(self, rel: str, data: bytes | Path) -> bool:
+    def reuse(self, rel: str, data: bytes | str) -> bool:
         """Put a page rendered earlier in place: hard-link its file from the current site (no
         copy, no rewrite), or write its bytes. False when the earlier file is gone."""
         if isinstance(data, bytes):
@@ -178,7 +178,7 @@ def _make_folder(folder: str, root: str) -> None:
         os.makedirs(folder, exist_ok=True)
 
 
-def _same_file(a: str, b: Path) -> bool:
+def _same_file(a: str, b: str) -> bool:
     try:
         sa, sb = os.lstat(a), os.stat(b)
     except OSError:
@@ -186,19 +186,23 @@ def _same_file(a: str, b: Path) -> bool:
     return (sa.st_ino, sa.st_dev) == (sb.st_ino, sb.st_dev)
 
 
-def _remove_all_but(root: str, kept: set[str]) -> None:
-    """Remove every file under `root` whose path in it is not in `kept`, then the folders that left empty."""
-    emptied: set[str] = set()
-    for folder, dirs, files in os.walk(root, topdown=False):
-        inside = folder[len(root) + 1:]
-        for name in files + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
-            path = os.path.join(folder, name)
-            if (f"{inside}{os.sep}{name}" if inside else name) not in kept:
-                os.unlink(path)
-                emptied.add(folder)
-        if folder in emptied and folder != root and not os.listdir(folder):
-            os.rmdir(folder)
-            emptied.add(os.path.dirname(folder))
+def _remove_all_but(root: str, kept: set[str], inside: str = "") -> bool:
+    """Remove every file under `root` whose path in it is not in `kept`, then the folders that
+    left empty; True when `root` itself was emptied. (os.scandir tells folders from files and
+    links without a stat each: 10,000 page folders.)"""
+    with os.scandir(root) as listing:
+        entries = list(listing)
+    left = len(entries)
+    for entry in entries:
+        rel = inside + entry.name
+        if entry.is_dir(follow_symlinks=False):
+            if _remove_all_but(entry.path, kept, rel + os.sep):
+                os.rmdir(entry.path)
+                left -= 1
+        elif rel not in kept:
+            os.unlink(entry.path)
+            left -= 1
+    return left < len(entries) and not left
 
 
 def static_files(source: Path, inside: Path) -> tuple[list[tuple[str, Path]], list[str]]:

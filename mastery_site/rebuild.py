@@ -119,7 +119,7 @@ class SiteFiles(Mapping):
     def write(self, rel: str, data: bytes) -> None:
         self.pages[rel] = data
 
-    def reuse(self, rel: str, data: bytes | Path) -> bool:
+    def reuse(self, rel: str, data: bytes | str) -> bool:
         self.pages.setdefault(rel, data)
         return True
 
