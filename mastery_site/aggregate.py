@@ -111,13 +111,17 @@ def difficulty_trend(sessions: list[Session]) -> float | None:
 
 
 def comebacks(sessions: list[Session]) -> list[dict]:
+    """Each setback with the first success after it, in setback order. One pass from the
+    end: looking ahead from each setback walked the rest of the goal each time (0.5 s for
+    goals of 5,000 sessions)."""
     found = []
-    for i, s in enumerate(sessions):
-        if s.outcome != "setback":
-            continue
-        success = next((t for t in sessions[i + 1:] if t.outcome == "success"), None)
-        if success is not None:
+    success = None
+    for s in reversed(sessions):
+        if s.outcome == "success":
+            success = s
+        elif s.outcome == "setback" and success is not None:
             found.append({"setback": s.slug, "success": success.slug, "days": (success.day - s.day).days})
+    found.reverse()
     return found
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import write_tree
+from mastery_site.aggregate import comebacks
+from mastery_site.model import OUTCOMES, Session
 
 FIXTURE = {
     "mastery.yaml": "title: Fixture\ntimezone: Europe/Berlin\n",
@@ -189,3 +194,17 @@ def test_stats_text_summarises(tmp_path, cli):
     result = cli("stats", tmp_path)
     assert result.code == 0
     assert "8 sessions" in result.out and "run" in result.out and "level 2" in result.out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(OUTCOMES), max_size=30))
+def test_each_setback_comes_back_with_the_first_success_after_it(outcomes):
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    sessions = [Session(slug=f"s{i}", title="t", when=start + dt.timedelta(days=i), has_time=False, source="x",
+                        outcome=outcome) for i, outcome in enumerate(outcomes)]
+    expected = []
+    for i, outcome in enumerate(outcomes):
+        after = [j for j in range(i + 1, len(outcomes)) if outcomes[j] == "success"]
+        if outcome == "setback" and after:
+            expected.append({"setback": f"s{i}", "success": f"s{after[0]}", "days": after[0] - i})
+    assert comebacks(sessions) == expected
