@@ -69,6 +69,7 @@ class Caches:
     output: str | None = None  # inputs digest of the site in the output folder, which the `pages` are in
     volatile: tuple | None = None  # (page scope, templates that read site-wide figures)
     compiled: dict = field(default_factory=dict)  # Jinja bytecode (see CompiledTemplates)
+    lastmod: dict = field(default_factory=dict)  # the git commit checked out and its dates (see git_lastmod)
     stored: dict = field(default_factory=dict)  # shard number → the Shard as read (see _same_shard)
 
     def __getstate__(self) -> dict:
@@ -244,8 +245,9 @@ def write_site(site: Site, chain: list[Path], env: jinja2.Environment, sink: Sin
     With `reuse` (pages of the previous build or rebuild), a page whose inputs have the
     same fingerprint is taken from there instead of rendered; `reuse` is updated in place,
     with the bytes (the dev server) or, given `final` (the output folder after the swap),
-    the file that will hold each page. Pages to render are rendered in `jobs` processes."""
-    specs = plan_site(site)
+    the file that will hold each page. Pages to render are rendered in `jobs` processes.
+    `caches` (the build cache, the dev server's) keeps search-index pieces and git dates."""
+    specs = plan_site(site, caches)
     if reuse is None:
         _render_pages(site, env, specs, sink, jobs)
     else:
@@ -254,8 +256,8 @@ def write_site(site: Site, chain: list[Path], env: jinja2.Environment, sink: Sin
     return [spec.file for spec in specs]
 
 
-def plan_site(site: Site) -> list[PageSpec]:
-    return plan(site.portfolio, site.stats, git_lastmod(site.root))
+def plan_site(site: Site, caches: Caches | None = None) -> list[PageSpec]:
+    return plan(site.portfolio, site.stats, git_lastmod(site.root, caches.lastmod if caches is not None else None))
 
 
 def _render_pages(site: Site, env: jinja2.Environment, specs: list[PageSpec], sink: Sink, jobs: int) -> None:

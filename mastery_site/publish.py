@@ -50,8 +50,23 @@ def _git_head(root: Path) -> str:
         return ""
 
 
-def git_lastmod(root: Path) -> dict[str, dt.date]:
-    """Path (relative to `root`) → date of the last commit touching it; {} outside git or without git."""
+def git_lastmod(root: Path, memo: dict | None = None) -> dict[str, dt.date]:
+    """Path (relative to `root`) → date of the last commit touching it; {} outside git or without git.
+
+    The dates change only with the commit checked out: `memo` (the build cache's, the dev
+    server's) keeps them for it. Reading a journal's history takes ~0.2 s (10,000 files, 200
+    commits), finding the commit ~3 ms: every edit would otherwise pay the former."""
+    head = _git_head(root)
+    if memo is not None and head and memo.get("head") == head:
+        return memo["dates"]
+    dates = _commit_dates(root)
+    if memo is not None:
+        memo.clear()
+        memo.update(head=head, dates=dates)
+    return dates
+
+
+def _commit_dates(root: Path) -> dict[str, dt.date]:
     try:
         log = subprocess.run(["git", "-C", str(root), "log", "--format=%x00%cs", "--name-only", "--relative",
                               "--no-renames", "--", "content"],

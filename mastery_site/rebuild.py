@@ -194,7 +194,7 @@ class Engine:
             if chain != self.chain or templates != self.templates:  # Jinja would keep a shadowed template
                 self.env, self.chain, self.templates = None, chain, templates
             self.env = environment_of(site, chain, self.env)
-            specs = plan_site(site)
+            specs = plan_site(site, self.caches)
             assets = MemorySink()
             write_assets(site, chain, assets, self.caches, search=False)
         except BuildError as exc:
