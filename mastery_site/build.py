@@ -118,8 +118,8 @@ def load_site(root: Path, options: Options, diags: Diagnostics | None = None, ca
         raise BuildError(diags)
     options.progress.phase("rendering Markdown")
     portfolio = select(loaded, options.audience, options.drafts, caches.bodies if caches else None, options.jobs)
-    stats = aggregate(portfolio, options.today)
-    return Site(root, portfolio, stats, today_of(portfolio, options.today), diags, loaded)
+    today = today_of(portfolio, options.today)
+    return Site(root, portfolio, aggregate(portfolio, today), today, diags, loaded)
 
 
 def build(root: Path, out: Path | None = None, options: Options | None = None, force: bool = False,
@@ -257,7 +257,8 @@ def write_site(site: Site, chain: list[Path], env: jinja2.Environment, sink: Sin
 
 
 def plan_site(site: Site, caches: Caches | None = None) -> list[PageSpec]:
-    return plan(site.portfolio, site.stats, git_lastmod(site.root, caches.lastmod if caches is not None else None))
+    lastmod = git_lastmod(site.root, caches.lastmod if caches is not None else None)
+    return plan(site.portfolio, site.stats, lastmod, site.today)
 
 
 def _render_pages(site: Site, env: jinja2.Environment, specs: list[PageSpec], sink: Sink, jobs: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import datetime as dt
 import itertools
 import json
 from collections import defaultdict
@@ -82,8 +83,10 @@ class Tag:
     sessions: list[Session] = field(default_factory=list)
 
 
-def plan(portfolio: Portfolio, stats: dict, lastmod: dict | None = None) -> list[PageSpec]:
-    """Every page of one build, in a stable order; `lastmod` maps content files to dates (git)."""
+def plan(portfolio: Portfolio, stats: dict, lastmod: dict | None = None,
+         today: dt.date | None = None) -> list[PageSpec]:
+    """Every page of one build, in a stable order; `lastmod` maps content files to dates (git);
+    `today` is the build's (see aggregate.today_of), the day of the latest session if not given."""
     goal_stats = {g["slug"]: g for g in stats["goals"]}
     newest = list(reversed(portfolio.sessions))
     specs = [PageSpec("", "index.html", "Dashboard", {
@@ -92,7 +95,7 @@ def plan(portfolio: Portfolio, stats: dict, lastmod: dict | None = None) -> list
     specs += _timeline(newest, portfolio.config.per_page)
     specs.append(PageSpec("goals/", "goals.html", "Goals",
                           {"cards": [(g, goal_stats[g.slug]) for g in portfolio.goals.values()]}))
-    today = today_of(portfolio, None)
+    today = today or today_of(portfolio, None)
     for goal in portfolio.goals.values():
         specs.append(_goal_page(portfolio, goal, goal_stats[goal.slug], today))
         specs.append(PageSpec(f"goals/{goal.slug}/feed.xml", "feed.xml", goal.title,
@@ -232,7 +235,7 @@ def collect_tags(portfolio: Portfolio) -> dict[str, Tag]:
             slug = slugify(name)
             if not slug:
                 continue
-            tag = tags.setdefault(slug, Tag(slug, name))
+            tag = tags.get(slug) or tags.setdefault(slug, Tag(slug, name))
             (tag.goals if isinstance(entry, Goal) else tag.sessions).append(entry)
     return dict(sorted(tags.items()))
 
