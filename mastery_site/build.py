@@ -164,7 +164,7 @@ def _write_output(site: Site, out: Path, inputs: str, options: Options, caches: 
             env._mastery_volatile = caches.volatile
     options.progress.phase("rendering pages")
     final = out.resolve()
-    reuse = {file: (key, os.path.join(final, file)) for file, key in caches.pages.items()} if caches else None
+    reuse = None if caches is None else {file: (key, os.path.join(final, file)) for file, key in caches.pages.items()}
     with Staging(out, inputs, keep_spare=caches is not None) as staging:
         pages = write_site(site, chain, env, staging, reuse, caches, options.jobs, final)
         staging.keep(pages)  # written by workers
