@@ -25,7 +25,7 @@ from pathlib import Path
 from . import __version__, collector
 
 CACHE_DIR = ".mastery-cache"
-FORMAT = 7  # of what is cached (the model's classes): a cache of another format is ignored
+FORMAT = 8  # of what is cached (the model's classes): a cache of another format is ignored
 MAGIC = b"mastery-cache\n"
 
 

@@ -239,40 +239,47 @@ def _check_sessions(loaded: Loaded, diags: Diagnostics) -> None:
     """Cross-file rules: unique slugs and references to goals, milestones, metrics."""
     first: dict[str, str] = {}
     for session, spots in loaded.sessions:
-        where = spots.get("slug", Where(session.source))
         if session.slug in first:
-            diags.error(where, f'duplicate session slug "{session.slug}" (also used by {first[session.slug]})')
+            diags.error(_at(session, spots, "slug"),
+                        f'duplicate session slug "{session.slug}" (also used by {first[session.slug]})')
         else:
             first[session.slug] = session.source
         _check_references(loaded.goals, session, spots, diags)
         if session.outcome == "setback" and not session.lesson:
-            diags.warning(spots.get("outcome", Where(session.source)),
-                          'a setback without a "lesson": what did it teach you?')
+            diags.warning(_at(session, spots, "outcome"), 'a setback without a "lesson": what did it teach you?')
+
+
+def _at(session: Session, spots: Spots, key: str) -> Where:
+    """Where a session's value was written (the top of its file if not written)."""
+    line, col = spots.get(key, (1, 1))
+    return Where(session.source, line, col)
 
 
 def _check_references(goals: dict[str, Goal], session: Session, spots: Spots, diags: Diagnostics) -> None:
     goal = goals.get(session.goal) if session.goal else None
     if session.goal and goal is None:
-        diags.error(spots["goal"], f'unknown goal "{session.goal}"{did_you_mean(session.goal, goals)}')
+        diags.error(_at(session, spots, "goal"), f'unknown goal "{session.goal}"{did_you_mean(session.goal, goals)}')
         return
     if session.milestone:
+        milestone = _at(session, spots, "milestone")
         if goal is None:
-            diags.error(spots["milestone"], "a milestone needs the session's goal")
+            diags.error(milestone, "a milestone needs the session's goal")
         elif session.outcome != "success":
-            diags.error(spots["milestone"], f'a milestone can only be reached by a success, '
-                                            f'but this session\'s outcome is "{session.outcome}"')
+            diags.error(milestone, f'a milestone can only be reached by a success, '
+                                   f'but this session\'s outcome is "{session.outcome}"')
         else:
             titles = [m.title for m in goal.milestones]
             if session.milestone.lower() not in (t.lower() for t in titles):
-                diags.error(spots["milestone"], f'unknown milestone "{session.milestone}" of goal '
-                                                f'"{goal.slug}"{did_you_mean(session.milestone, titles)}')
+                diags.error(milestone, f'unknown milestone "{session.milestone}" of goal '
+                                       f'"{goal.slug}"{did_you_mean(session.milestone, titles)}')
     for name in session.metrics:
         declared = [m.name for m in goal.metrics] if goal else []
         if name in declared and name in session.clock_metrics:
             goal.metric(name).clock = True
         elif name not in declared:
             of = f'goal "{goal.slug}"' if goal else "a session without a goal"
-            diags.error(spots[f"metrics.{name}"], f'unknown metric "{name}" of {of}{did_you_mean(name, declared)}')
+            diags.error(_at(session, spots, f"metrics.{name}"),
+                        f'unknown metric "{name}" of {of}{did_you_mean(name, declared)}')
 
 
 def effective_visibility(loaded: Loaded, entry) -> str:
