@@ -3,6 +3,7 @@ a corrupt or foreign cache is ignored, and the output never depends on the cache
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
@@ -58,6 +59,19 @@ def test_an_edited_template_is_compiled_again_not_taken_from_the_cache(project, 
         os.utime(override, ns=(n * 10**9, n * 10**9))  # distinct times, however fast the builds
         assert cli("build", project, "-j", "1").code == 0
         assert (project / "_site/robots.txt").read_text() == text
+
+
+def test_a_renamed_goal_shows_in_its_sessions_search_entries(project, cli, tmp_path):
+    """Search-index pieces are kept per entry and goal title: renaming the goal must not leave
+    its sessions' pieces (unchanged files) with the old title."""
+    assert cli("build", project).code == 0
+    goal = project / "content/goals/run-10k.md"
+    goal.write_text(goal.read_text().replace("Run 10 km in under 50 minutes", "Run 10 km, renamed"))
+    assert cli("build", project).code == 0
+    index = json.loads((project / "_site/search-index.json").read_text())
+    assert [d["goal"] for d in index if d["url"] == "sessions/2026-06-03-first-run-in-years/"] == ["Run 10 km, renamed"]
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(project / "_site") == site_files(tmp_path / "full")
 
 
 def test_a_corrupt_cache_is_discarded(project, cli):
