@@ -15,7 +15,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .aggregate import achieved_milestones, today_of
+from .aggregate import achieved_milestones
 from .markup import slugify, summarize
 from .model import Goal, Page, Portfolio, Session
 
@@ -83,10 +83,9 @@ class Tag:
     sessions: list[Session] = field(default_factory=list)
 
 
-def plan(portfolio: Portfolio, stats: dict, lastmod: dict | None = None,
-         today: dt.date | None = None) -> list[PageSpec]:
+def plan(portfolio: Portfolio, stats: dict, lastmod: dict, today: dt.date | None) -> list[PageSpec]:
     """Every page of one build, in a stable order; `lastmod` maps content files to dates (git);
-    `today` is the build's (see aggregate.today_of), the day of the latest session if not given."""
+    `today` is the build's (see aggregate.today_of)."""
     goal_stats = {g["slug"]: g for g in stats["goals"]}
     newest = list(reversed(portfolio.sessions))
     specs = [PageSpec("", "index.html", "Dashboard", {
@@ -95,7 +94,6 @@ def plan(portfolio: Portfolio, stats: dict, lastmod: dict | None = None,
     specs += _timeline(newest, portfolio.config.per_page)
     specs.append(PageSpec("goals/", "goals.html", "Goals",
                           {"cards": [(g, goal_stats[g.slug]) for g in portfolio.goals.values()]}))
-    today = today or today_of(portfolio, None)
     for goal in portfolio.goals.values():
         specs.append(_goal_page(portfolio, goal, goal_stats[goal.slug], today))
         specs.append(PageSpec(f"goals/{goal.slug}/feed.xml", "feed.xml", goal.title,
@@ -116,7 +114,7 @@ def plan(portfolio: Portfolio, stats: dict, lastmod: dict | None = None,
     specs += [PageSpec(f"{p.slug}/", "page.html", p.title, {"entry": p}, description=describe(p),
                        image=p.images[0].path if p.images else None, source=p.source)
               for p in portfolio.pages.values()]
-    dates = {f"content/{path.removeprefix('content/')}": day for path, day in (lastmod or {}).items()}
+    dates = {f"content/{path.removeprefix('content/')}": day for path, day in lastmod.items()}
     listed = [(s.path, dates.get(s.source)) for s in specs if s.listed]
     specs += [
         PageSpec("sitemap.xml", "sitemap.xml", "Sitemap", {"urls": listed}, listed=False),

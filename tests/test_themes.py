@@ -33,6 +33,15 @@ def test_portfolio_templates_override_the_theme(cli, tmp_path):
     assert (tmp_path / "_site/404.html").read_text() == "Lost? My progress portfolio\n"
 
 
+def test_a_goal_page_reads_the_builds_today(cli, tmp_path):
+    """SPEC: "today" is --today if given. Goal pages carry it in their context (it keys their
+    reuse), so a template there must see the same day as everywhere else."""
+    write_tree(tmp_path, {**BASE, "templates/goal.html": "{{ today }}\n", "templates/robots.txt": "{{ today }}\n"})
+    assert cli("build", tmp_path, "--today", "2026-03-04").code == 0
+    assert (tmp_path / "_site/goals/g/index.html").read_text() == "2026-03-04\n"
+    assert (tmp_path / "_site/robots.txt").read_text() == "2026-03-04\n"
+
+
 def test_unknown_and_circular_themes_are_errors(cli, tmp_path):
     write_tree(tmp_path, {**BASE, "mastery.yaml": "theme: nope\n"})
     result = cli("build", tmp_path)
