@@ -56,14 +56,14 @@ def git_lastmod(root: Path, memo: dict | None = None) -> dict[str, dt.date]:
     The dates change only with the commit checked out: `memo` (the build cache's, the dev
     server's) keeps them for it. Reading a journal's history takes ~0.2 s (10,000 files, 200
     commits), finding the commit ~3 ms: every edit would otherwise pay the former."""
+    if memo is None:
+        return _commit_dates(root)
     head = _git_head(root)
-    if memo is not None and head and memo.get("head") == head:
+    if head and memo.get("head") == head:
         return memo["dates"]
-    dates = _commit_dates(root)
-    if memo is not None:
-        memo.clear()
-        memo.update(head=head, dates=dates)
-    return dates
+    memo.clear()
+    memo.update(head=head, dates=_commit_dates(root))
+    return memo["dates"]
 
 
 def _commit_dates(root: Path) -> dict[str, dt.date]:
