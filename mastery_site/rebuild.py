@@ -368,7 +368,6 @@ class Watcher(FileSystemEventHandler):
             collector.settle()
 
 
-
 def _relevant_path(root: Path, path: Path) -> bool:
     """A change that can alter the site: not editor droppings, not hidden files, not outside sources."""
     name = path.name
