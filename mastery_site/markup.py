@@ -119,7 +119,8 @@ def summarize(text: str, limit: int = SUMMARY_CHARS) -> str:
     """The first `limit` characters, cut at a word boundary. Cached: every rebuild describes
     every page again, and the same texts are summarized on several pages. Room for 100,000
     sessions and their feeds (with 65,536 a rebuild at 100,000 missed every time: 128 ms
-    instead of 30); what it holds is short, beside texts that are alive anyway."""
+    instead of 30). It keeps its texts alive: an edited entry's old text stays until pushed
+    out, one per edit in a long dev-server session."""
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0]
