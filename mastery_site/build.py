@@ -23,15 +23,16 @@ from .aggregate import aggregate, today_of
 from .cache import SHARDS, cache_store, load_store, save_store, shard_of
 from .charts import Pictures
 from .config import load_config
-from .content import FileCache, Loaded, body_key, load, select
+from .content import FileCache, Loaded, body_edits, body_key, changed_files, load, select
 from .diagnostics import BuildError, Diagnostic, Diagnostics, Where
 from .images import without_location
 from .model import Portfolio
 from .output import Staging, check_output, recorded_inputs, static_files
-from .pages import PageSpec, images_of, plan, search_index
+from .pages import PageSpec, images_of, pages_naming, plan, refresh_descriptions, search_index
 from .parallel import MIN_ITEMS, pmap
 from .progress import Progress
-from .publish import git_lastmod, inputs_digest, source_date, write_zip
+from .publish import git_head, git_lastmod, inputs_digest, source_date, write_zip
+from .snapshot import BY_REFERENCE, SNAPSHOT_FILE, Snapshot, load_snapshot
 from .theme import BUILT_IN_THEMES, CompiledTemplates, environment, root_from, theme_chain
 
 
@@ -71,6 +72,7 @@ class Caches:
     compiled: dict = field(default_factory=dict)  # Jinja bytecode (see CompiledTemplates)
     lastmod: dict = field(default_factory=dict)  # the git commit checked out and its dates (see git_lastmod)
     stored: dict = field(default_factory=dict)  # shard number → the Shard as read (see _same_shard)
+    snapshot: str | None = None  # inputs digest of the build whose Snapshot is in step with this cache
 
     def __getstate__(self) -> dict:
         """The index on disk: files, bodies and search-index pieces go to shards."""
@@ -105,9 +107,7 @@ def load_site(root: Path, options: Options, diags: Diagnostics | None = None, ca
     `caches` (the dev server's or the build cache) lets unchanged files skip reading and
     Markdown rendering; `changed` (project paths, the dev server's) may spare a scan."""
     diags = diags if diags is not None else Diagnostics()
-    config = load_config(root, diags)
-    if options.base_url:
-        config.base_url = options.base_url if options.base_url.endswith("/") else options.base_url + "/"
+    config = _config_of(root, options, diags)
     if caches is not None and caches.config != repr(config):  # everything read depends on the config
         caches.files.clear()
         caches.bodies.clear()
@@ -120,6 +120,13 @@ def load_site(root: Path, options: Options, diags: Diagnostics | None = None, ca
     portfolio = select(loaded, options.audience, options.drafts, caches.bodies if caches else None, options.jobs)
     today = today_of(portfolio, options.today)
     return Site(root, portfolio, aggregate(portfolio, today), today, diags, loaded)
+
+
+def _config_of(root: Path, options: Options, diags: Diagnostics):
+    config = load_config(root, diags)
+    if options.base_url:
+        config.base_url = options.base_url if options.base_url.endswith("/") else options.base_url + "/"
+    return config
 
 
 def build(root: Path, out: Path | None = None, options: Options | None = None, force: bool = False,
@@ -146,6 +153,10 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
         with collector.paused():  # about a million objects at 10,000 sessions: unseen, they cost no collection
             caches = None if fresh else _cache_for(store, out)
             collector.hold()
+        edited = None if caches is None else _edit_sessions(root, out, inputs, options, caches, store)
+        if edited is not None:
+            options.progress.done()
+            return edited
         site = load_site(root, options, caches=caches)
         collector.hold()
         pages = _write_output(site, out, inputs, options, caches, store)
@@ -155,27 +166,79 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
 
 def _write_output(site: Site, out: Path, inputs: str, options: Options, caches: Caches | None,
                   store: Path) -> list[str]:
-    """Render the site into a staging folder, swap it in, and save the build cache."""
+    """Render the site into a staging folder, swap it in, and save the build cache (with a
+    snapshot of the model and plan, for `_edit_sessions`)."""
     chain = themes_of(site)
-    env = environment_of(site, chain, reload=False)
-    if caches is not None:
-        env.bytecode_cache = CompiledTemplates(caches.compiled)
-        if caches.volatile is not None:  # spares parsing every template (see volatile_templates)
-            env._mastery_volatile = caches.volatile
+    env = _environment(site, chain, caches)
+    specs = plan_site(site, caches)
+    checked = list(site.diagnostics.items)  # writing may add its own
     options.progress.phase("rendering pages")
     final = out.resolve()
     reuse = None if caches is None else {file: (key, os.path.join(final, file)) for file, key in caches.pages.items()}
     with Staging(out, inputs, keep_spare=caches is not None) as staging:
-        pages = write_site(site, chain, env, staging, reuse, caches, options.jobs, final)
+        pages = write_site(site, chain, env, staging, specs, reuse, caches, options.jobs, final)
         staging.keep(pages)  # written by workers
         options.progress.phase("swapping the new site in")
         staging.commit(len(pages))
     if caches is not None:  # `fresh` (--no-cache) neither reads nor writes it, nor fingerprints pages
         caches.pages = {file: key for file, (key, _) in reuse.items()}  # no paths: 0.06 s to load at 10,000
-        caches.output = inputs
+        caches.output = caches.snapshot = inputs
         caches.volatile = getattr(env, "_mastery_volatile", None)
-        _save_caches(store, caches)
+        _save_caches(store, caches, Snapshot(inputs, page_scope(site, chain), caches.lastmod.get("head", ""),
+                                             site.portfolio, site.stats, site.today, checked, specs,
+                                             [s.key for s in site.portfolio.sessions]))
     return pages
+
+
+def _environment(site: Site, chain: list[Path], caches: Caches | None) -> jinja2.Environment:
+    env = environment_of(site, chain, reload=False)
+    if caches is not None:
+        env.bytecode_cache = CompiledTemplates(caches.compiled)
+        if caches.volatile is not None:  # spares parsing every template (see volatile_templates)
+            env._mastery_volatile = caches.volatile
+    return env
+
+
+def _edit_sessions(root: Path, out: Path, inputs: str, options: Options, caches: Caches,
+                   store: Path) -> BuildResult | None:
+    """The everyday edit, fast: when only the Markdown bodies of sessions changed since the last
+    build, the model and plan of the last full build (its snapshot) still hold, bodies aside.
+    Render those bodies and the pages naming their sessions; link every other page from the
+    site in `out`. None when anything else may have changed: then everything is built."""
+    changed = changed_files(root, caches.files) if caches.pages and caches.snapshot else None
+    if not changed or not all(rel.startswith("content/sessions/") for rel in changed):
+        return None
+    diags = Diagnostics()
+    config = _config_of(root, options, diags)
+    if diags.items or repr(config) != caches.config:
+        return None
+    snapshot = load_snapshot(store, {r.entry.source: r.entry for _, r in caches.files.values() if r.entry})
+    if snapshot is None or snapshot.made_by != caches.snapshot or snapshot.head != git_head(root):
+        return None
+    edited = body_edits(root, config, caches.files, changed, options.audience, caches.bodies)
+    if edited is None:  # the cache is left as it was read, or in step with the edited files
+        return None
+    site = Site(root, snapshot.portfolio, snapshot.stats, snapshot.today, Diagnostics(snapshot.diagnostics))
+    chain = themes_of(site)
+    if page_scope(site, chain) != snapshot.scope:
+        return None
+    specs = snapshot.specs
+    refresh_descriptions(specs, [s for s, key in zip(site.portfolio.sessions, snapshot.keys, strict=True)
+                                 if s.key != key])  # edited since the snapshot was made
+    render = pages_naming(specs, edited)
+    env = _environment(site, chain, caches)
+    options.progress.phase("rendering pages")
+    final = out.resolve()
+    with Staging(out, inputs, keep_spare=True) as staging:
+        for spec in specs:
+            if spec.file in render or not staging.reuse(spec.file, os.path.join(final, spec.file)):
+                staging.write(spec.file, render_page(env, site, spec))
+                caches.pages[spec.file] = None  # its fingerprint is not known: the next full build renders it
+        write_assets(site, chain, staging, caches)
+        staging.commit(len(specs))
+    caches.output = inputs
+    _save_caches(store, caches)
+    return BuildResult(out, len(specs), site)
 
 
 def _cache_for(store: Path, out: Path) -> Caches:
@@ -194,10 +257,11 @@ def _cache_for(store: Path, out: Path) -> Caches:
     return caches
 
 
-def _save_caches(store: Path, caches: Caches) -> None:
-    """Write the index and the shards whose content changed since they were read."""
+def _save_caches(store: Path, caches: Caches, snapshot: Snapshot | None = None) -> None:
+    """Write the index, the shards whose content changed since they were read, and a new snapshot."""
     shards = _shards_of(caches)
-    save_store(store, caches, {n: shard for n, shard in shards.items() if not _same_shard(shard, caches.stored.get(n))})
+    save_store(store, caches, {n: shard for n, shard in shards.items() if not _same_shard(shard, caches.stored.get(n))},
+               {SNAPSHOT_FILE: (snapshot, BY_REFERENCE)} if snapshot is not None else None)
     caches.stored = shards
 
 
@@ -237,17 +301,16 @@ class Sink(Protocol):
     def reuse(self, rel: str, data: bytes | str) -> bool: ...
 
 
-def write_site(site: Site, chain: list[Path], env: jinja2.Environment, sink: Sink,
+def write_site(site: Site, chain: list[Path], env: jinja2.Environment, sink: Sink, specs: list[PageSpec],
                reuse: Rendered | None = None, caches: Caches | None = None, jobs: int = 1,
                final: Path | None = None) -> list[str]:
-    """Render every page and copy every asset into `sink`; returns the page files.
+    """Render every page planned (`specs`) and copy every asset into `sink`; returns the page files.
 
     With `reuse` (pages of the previous build or rebuild), a page whose inputs have the
     same fingerprint is taken from there instead of rendered; `reuse` is updated in place,
     with the bytes (the dev server) or, given `final` (the output folder after the swap),
     the file that will hold each page. Pages to render are rendered in `jobs` processes.
-    `caches` (the build cache, the dev server's) keeps search-index pieces and git dates."""
-    specs = plan_site(site, caches)
+    `caches` (the build cache, the dev server's) keeps search-index pieces."""
     if reuse is None:
         _render_pages(site, env, specs, sink, jobs)
     else:

@@ -15,17 +15,20 @@ shard, not the whole cache (about 100 MB at 10,000 sessions).
 
 from __future__ import annotations
 
+import copyreg
 import hashlib
 import hmac
+import io
 import os
 import pickle
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__, collector
 
 CACHE_DIR = ".mastery-cache"
-FORMAT = 8  # of what is cached (the model's classes): a cache of another format is ignored
+FORMAT = 9  # of what is cached (the model's classes): a cache of another format is ignored
 MAGIC = b"mastery-cache\n"
 
 
@@ -46,8 +49,10 @@ def load_store(folder: Path) -> tuple[object | None, list[object | None]]:
     return load_cache(folder / "index.bin"), [load_cache(folder / f"shard-{n:02}.bin") for n in range(SHARDS)]
 
 
-def save_store(folder: Path, index, shards: dict[int, object]) -> None:
-    """Write the given shards, then the index: shards not given are unchanged on disk."""
+def save_store(folder: Path, index, shards: dict[int, object],
+               others: dict[str, tuple[object, dict[type, Callable] | None]] | None = None) -> None:
+    """Write the given shards and `others` (file name → value, see `save_cache`), then the
+    index: shards not given are unchanged on disk."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         (folder.parent / ".gitignore").write_text("*\n")  # never committed, even without init's .gitignore
@@ -55,11 +60,16 @@ def save_store(folder: Path, index, shards: dict[int, object]) -> None:
         return
     for n, value in sorted(shards.items()):
         save_cache(folder / f"shard-{n:02}.bin", value)
+    for name, (value, by_reference) in (others or {}).items():
+        save_cache(folder / name, value, by_reference)
     save_cache(folder / "index.bin", index)
 
 
-def load_cache(path: Path):
-    """The cached object, or None when absent, unreadable, foreign or from another version."""
+def load_cache(path: Path, find: Callable[[str, str], object | None] | None = None):
+    """The cached object, or None when absent, unreadable, foreign or from another version.
+
+    `find(module, name)` may stand in for a global the pickle names (None: the global
+    itself), so that objects saved by reference (see `save_cache`) are found again."""
     key = _key()
     try:
         data = path.read_bytes()
@@ -73,15 +83,18 @@ def load_cache(path: Path):
         return None
     try:
         with collector.paused():  # loading makes ~10 objects per file; collecting meanwhile triples the time
-            version, value = pickle.loads(payload)
+            version, value = pickle.loads(payload) if find is None else _Unpickler(payload, find).load()
     except Exception:  # a truncated or corrupt cache is discarded, never trusted
         return None
     return value if version == (__version__, FORMAT) else None
 
 
-def save_cache(path: Path, value) -> None:
+def save_cache(path: Path, value, by_reference: dict[type, Callable] | None = None) -> None:
     """Write atomically; a cache that cannot be written is simply not written. The pickle is
-    streamed to the file and signed as it goes (no copy of it in memory)."""
+    streamed to the file and signed as it goes (no copy of it in memory).
+
+    `by_reference`: type → reducer (as in copyreg) for objects stored elsewhere, saved as a
+    reference that `load_cache`'s `find` resolves."""
     key = _key()
     if key is None:
         return
@@ -90,12 +103,25 @@ def save_cache(path: Path, value) -> None:
         with open(partial, "wb") as handle, collector.paused():
             handle.write(MAGIC + bytes(32))  # the signature goes here once the payload is written
             signed = _Signed(handle, hmac.new(key, digestmod=hashlib.sha256))
-            pickle.dump(((__version__, FORMAT), value), signed, protocol=pickle.HIGHEST_PROTOCOL)
+            pickler = pickle.Pickler(signed, protocol=pickle.HIGHEST_PROTOCOL)
+            if by_reference:
+                pickler.dispatch_table = {**copyreg.dispatch_table, **by_reference}
+            pickler.dump(((__version__, FORMAT), value))
             handle.seek(len(MAGIC))
             handle.write(signed.mac.digest())
         partial.replace(path)
     except OSError:
         return
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, payload: memoryview, find: Callable[[str, str], object | None]):
+        super().__init__(io.BytesIO(payload))
+        self._find = find
+
+    def find_class(self, module: str, name: str):
+        found = self._find(module, name)
+        return found if found is not None else super().find_class(module, name)
 
 
 class _Signed:

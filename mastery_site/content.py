@@ -145,6 +145,13 @@ def version_key(rel: str, stamp: tuple) -> bytes:
     return hashlib.blake2b(repr((rel, stamp)).encode(), digest_size=12).digest()
 
 
+def changed_files(root: Path, cache: FileCache) -> set[str] | None:
+    """The files whose stamp is not the cache's (new ones included); None when one is gone."""
+    found = source_files(root)
+    changed = {rel for _, rel, stamp in found if cache.get(rel, (None,))[0] != stamp}
+    return changed if len(found) - len(changed - cache.keys()) == len(cache) else None
+
+
 def _known_files(root: Path, cache: FileCache, changed: set[str]) -> list[tuple[str, str, tuple]] | None:
     """The files of the last load, with new stamps for `changed`; None unless all are known files."""
     if not changed <= cache.keys():

@@ -75,6 +75,36 @@ def fingerprint(value, seen: dict):
 _PLAIN = {str, int, float, bool, type(None)}
 
 
+def pages_naming(specs: list[PageSpec], entries: list[Goal | Session | Page]) -> set[str]:
+    """The files of the pages whose context holds one of `entries` (by identity): after an
+    edit that leaves everything else as it was, the only pages that can differ. Big shared
+    values are looked into once (as in `fingerprint`)."""
+    wanted = {id(entry) for entry in entries}
+    seen: dict[int, bool] = {}
+
+    def holds(value) -> bool:
+        kind = type(value)
+        if kind in _PLAIN:
+            return False
+        if kind is Session or kind is Goal or kind is Page:
+            return id(value) in wanted
+        if kind is dict or kind is list or kind is tuple:
+            big = len(value) > 8
+            if big and id(value) in seen:
+                return seen[id(value)]
+            found = False
+            for item in value.values() if kind is dict else value:
+                if type(item) not in _PLAIN and holds(item):
+                    found = True
+                    break
+            if big:
+                seen[id(value)] = found
+            return found
+        return dataclasses.is_dataclass(value) and holds(vars(value))
+
+    return {spec.file for spec in specs if holds(spec.context)}
+
+
 @dataclass
 class Tag:
     slug: str

@@ -28,7 +28,7 @@ def source_date() -> dt.datetime:
 def inputs_digest(root: Path, settings: tuple, extra: list[Path]) -> str:
     """A digest of everything a build reads: every source file's path, size and mtime, the
     settings (version, options, SOURCE_DATE_EPOCH) and the git commit (for lastmod)."""
-    digest = hashlib.sha256(repr((settings, os.environ.get("SOURCE_DATE_EPOCH"), _git_head(root))).encode())
+    digest = hashlib.sha256(repr((settings, os.environ.get("SOURCE_DATE_EPOCH"), git_head(root))).encode())
     for folder in [*(root / name for name in SOURCE_FOLDERS), *extra]:
         for top, dirs, files in os.walk(folder):
             dirs.sort()
@@ -42,7 +42,7 @@ def inputs_digest(root: Path, settings: tuple, extra: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def _git_head(root: Path) -> str:
+def git_head(root: Path) -> str:
     try:
         return subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                               timeout=10).stdout.strip()
@@ -58,7 +58,7 @@ def git_lastmod(root: Path, memo: dict | None = None) -> dict[str, dt.date]:
     commits), finding the commit ~3 ms: every edit would otherwise pay the former."""
     if memo is None:
         return _commit_dates(root)
-    head = _git_head(root)
+    head = git_head(root)
     if head and memo.get("head") == head:
         return memo["dates"]
     memo.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,3 +68,11 @@ def build_into(source: Path, out: Path, *args: str) -> Path:
     """Build a portfolio (the demo or an example) into `out` through the CLI."""
     assert main(["build", str(source), "-o", str(out), *args]) == 0
     return out
+
+
+def git(project: Path, *args: str, day: str = "2026-01-01") -> None:
+    """Run git in `project` as a fixed author, committing (if it does) on `day`."""
+    when = f"{day}T10:00:00Z"
+    env = {**os.environ, "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when, "GIT_AUTHOR_NAME": "t",
+           "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x"}
+    subprocess.run(["git", "-C", str(project), *args], check=True, env=env)

@@ -9,9 +9,12 @@ import shutil
 
 import pytest
 
-from conftest import REPO, site_files
+import mastery_site.build
+from conftest import REPO, git, site_files
 
 SESSION = "content/sessions/2026/2026-11-21-framed.md"
+PREVIOUS = "content/sessions/2026/2026-10-04-plein-air.md"  # the session before SESSION on its goal
+SETBACK = "content/sessions/2026/2026-10-02-cfp-rejected.md"
 
 
 @pytest.fixture
@@ -27,9 +30,11 @@ def inode(path):
     return os.stat(path).st_ino
 
 
-def edit(project):
-    path = project / SESSION
-    path.write_text(path.read_text().replace("Simple oak frame", "A simple oak frame"))
+def edit(project, rel=SESSION, old="Simple oak frame", new="A simple oak frame"):
+    path = project / rel
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
 
 
 def test_an_edit_reuses_unchanged_pages_and_matches_a_full_build(project, cli, tmp_path):
@@ -48,6 +53,52 @@ def test_an_edit_reuses_unchanged_pages_and_matches_a_full_build(project, cli, t
     assert "A simple oak frame" in (site / "sessions/2026-11-21-framed/index.html").read_text()
     assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
     assert site_files(site) == site_files(tmp_path / "full")
+
+
+def test_body_edits_are_built_from_the_last_plan_and_equal_a_full_build(project, cli, tmp_path, monkeypatch):
+    """Sessions' bodies alone edited: the last full build's model and plan are reused (nothing
+    is loaded, checked, aggregated or planned again). The site equals a full build after each
+    of several such edits in a row (a page rendered again because its neighbour was edited
+    keeps the description of its own current body) and after a front-matter edit between
+    them, which builds everything."""
+    assert cli("build", project).code == 0
+    steps = [(SESSION, "Simple oak frame", "Plain oak frame", True),
+             (PREVIOUS, "The light changed", "Light changed", True),  # SESSION's page names it
+             (SETBACK, "PyCon proposal declined.", "The PyCon proposal was declined.", True),
+             (SETBACK, 'title: "Conference proposal rejected"', 'title: "Proposal rejected"', False),
+             (SESSION, "Plain oak frame", "Oak frame", True)]
+    for rel, old, new, body_only in steps:
+        edit(project, rel, old, new)
+        with monkeypatch.context() as patched:
+            if body_only:
+                patched.setattr(mastery_site.build, "load_site", lambda *a, **k: pytest.fail("all was loaded again"))
+            assert cli("build", project).code == 0
+        assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+        assert site_files(project / "_site") == site_files(tmp_path / "full"), (rel, old)
+    assert "Light changed" in (project / "_site/sessions/2026-10-04-plein-air/index.html").read_text()
+
+
+def test_a_body_edit_with_a_template_edit_builds_everything(project, cli):
+    """The last plan is only good for the templates it was made with."""
+    assert cli("build", project).code == 0
+    override = project / "templates/robots.txt"
+    override.parent.mkdir()
+    override.write_text("# robots, overridden\n")
+    edit(project)
+    assert cli("build", project).code == 0
+    assert (project / "_site/robots.txt").read_text() == "# robots, overridden\n"
+
+
+def test_a_body_edit_in_a_new_commit_builds_everything_for_its_sitemap_date(project, cli):
+    """The last plan holds the sitemap's dates from git: a new commit makes it stale."""
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "journal"]):
+        git(project, *args, day="2026-11-23")
+    assert cli("build", project).code == 0
+    edit(project)
+    git(project, "commit", "-qam", "edited", day="2026-11-24")
+    assert cli("build", project).code == 0
+    assert ("sessions/2026-11-21-framed/</loc><lastmod>2026-11-24</lastmod>"
+            in (project / "_site/sitemap.xml").read_text())
 
 
 def test_an_edited_template_is_compiled_again_not_taken_from_the_cache(project, cli):
@@ -77,7 +128,7 @@ def test_a_renamed_goal_shows_in_its_sessions_search_entries(project, cli, tmp_p
 def test_a_corrupt_cache_is_discarded(project, cli):
     assert cli("build", project).code == 0
     store = next((project / ".mastery-cache").glob("build-*"))
-    for cache in [store / "index.bin", *sorted(store.glob("shard-*.bin"))[:3]]:
+    for cache in [store / "index.bin", store / "plan.bin", *sorted(store.glob("shard-*.bin"))[:3]]:
         cache.write_bytes(cache.read_bytes()[:1000] + b"garbage")
     edit(project)
     result = cli("build", project)

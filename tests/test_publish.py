@@ -17,7 +17,7 @@ import pytest
 import yaml
 from lxml import etree
 
-from conftest import REPO, build_into, site_files, write_tree
+from conftest import REPO, build_into, git, site_files, write_tree
 
 PORTFOLIOS = [REPO, *sorted(p for p in (REPO / "examples").iterdir() if (p / "mastery.yaml").is_file())]
 SUBPATH = "https://user.github.io/growth/"
@@ -169,15 +169,8 @@ def test_the_git_history_is_read_again_only_for_a_new_commit(tmp_path, cli, monk
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     session = "content/sessions/2026-01-01-a.md"
     project = write_tree(tmp_path / "p", {session: "---\ntitle: A\n---\n", "mastery.yaml": "base_url: https://x.example/\n"})
-
-    def git(*args: str, day: str) -> None:
-        when = f"{day}T10:00:00Z"
-        env = {**os.environ, "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when, "GIT_AUTHOR_NAME": "t",
-               "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x"}
-        subprocess.run(["git", "-C", str(project), *args], check=True, env=env)
-
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "journal"]):
-        git(*args, day="2026-02-03")
+        git(project, *args, day="2026-02-03")
     logs = []
     run = subprocess.run
     monkeypatch.setattr(subprocess, "run", lambda command, **kw: (logs.append("log" in command), run(command, **kw))[1])
@@ -186,7 +179,7 @@ def test_the_git_history_is_read_again_only_for_a_new_commit(tmp_path, cli, monk
     (project / session).write_text("---\ntitle: A, edited\n---\n")
     assert cli("build", project).code == 0 and "<lastmod>2026-02-03</lastmod>" in sitemap.read_text()
     assert logs.count(True) == 1  # the edit alone: the same commit, the same dates
-    git("commit", "-qam", "edited", day="2026-03-04")
+    git(project, "commit", "-qam", "edited", day="2026-03-04")
     assert cli("build", project).code == 0 and "<lastmod>2026-03-04</lastmod>" in sitemap.read_text()
     assert logs.count(True) == 2
 
