@@ -23,7 +23,7 @@ from .aggregate import aggregate, today_of
 from .cache import SHARDS, cache_store, load_store, save_store, shard_of
 from .charts import Pictures
 from .config import load_config
-from .content import FileCache, Loaded, body_edits, body_key, changed_files, load, select
+from .content import FileCache, Loaded, body_edits, body_key, changed_files, load, select, source_files
 from .diagnostics import BuildError, Diagnostic, Diagnostics, Where
 from .images import without_location
 from .model import Portfolio
@@ -101,11 +101,12 @@ class BuildResult:
 
 
 def load_site(root: Path, options: Options, diags: Diagnostics | None = None, caches: Caches | None = None,
-              changed: set[str] | None = None) -> Site:
+              changed: set[str] | None = None, found: list | None = None) -> Site:
     """Read and validate everything; raise BuildError if any error was found.
 
     `caches` (the dev server's or the build cache) lets unchanged files skip reading and
-    Markdown rendering; `changed` (project paths, the dev server's) may spare a scan."""
+    Markdown rendering; `changed` (project paths, the dev server's) may spare a scan, and
+    `found` (the files, just listed by the caller: see source_files) does."""
     diags = diags if diags is not None else Diagnostics()
     config = _config_of(root, options, diags)
     if caches is not None and caches.config != repr(config):  # everything read depends on the config
@@ -113,7 +114,7 @@ def load_site(root: Path, options: Options, diags: Diagnostics | None = None, ca
         caches.bodies.clear()
         caches.config = repr(config)
     options.progress.phase("reading and checking the content")
-    loaded = load(root, config, diags, caches.files if caches else None, options.jobs, changed)
+    loaded = load(root, config, diags, caches.files if caches else None, options.jobs, changed, found)
     if diags.errors:
         raise BuildError(diags)
     options.progress.phase("rendering Markdown")
@@ -153,11 +154,12 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
         with collector.paused():  # about a million objects at 10,000 sessions: unseen, they cost no collection
             caches = None if fresh else _cache_for(store, out)
             collector.hold()
-        edited = None if caches is None else _edit_sessions(root, out, inputs, options, caches, store)
+        found = source_files(root) if caches is not None else None
+        edited = None if caches is None else _edit_sessions(root, out, inputs, options, caches, store, found)
         if edited is not None:
             options.progress.done()
             return edited
-        site = load_site(root, options, caches=caches)
+        site = load_site(root, options, caches=caches, found=found)
         collector.hold()
         pages = _write_output(site, out, inputs, options, caches, store)
     options.progress.done()
@@ -199,24 +201,24 @@ def _environment(site: Site, chain: list[Path], caches: Caches | None) -> jinja2
     return env
 
 
-def _edit_sessions(root: Path, out: Path, inputs: str, options: Options, caches: Caches,
-                   store: Path) -> BuildResult | None:
+def _edit_sessions(root: Path, out: Path, inputs: str, options: Options, caches: Caches, store: Path,
+                   found: list) -> BuildResult | None:
     """The everyday edit, fast: when only the Markdown bodies of sessions changed since the last
     build, the model and plan of the last full build (its snapshot) still hold, bodies aside.
     Render those bodies and the pages naming their sessions; link every other page from the
     site in `out`. None when anything else may have changed: then everything is built."""
-    changed = changed_files(root, caches.files) if caches.pages and caches.snapshot else None
+    changed = changed_files(found, caches.files) if caches.pages and caches.snapshot else None
     if not changed or not all(rel.startswith("content/sessions/") for rel in changed):
         return None
     diags = Diagnostics()
     config = _config_of(root, options, diags)
     if diags.items or repr(config) != caches.config:
         return None
+    edited = body_edits(root, config, caches.files, changed, options.audience, caches.bodies)
+    if edited is None:  # the cache is left as it was read; from here on, in step with the edited files
+        return None
     snapshot = load_snapshot(store, {r.entry.source: r.entry for _, r in caches.files.values() if r.entry})
     if snapshot is None or snapshot.made_by != caches.snapshot or snapshot.head != git_head(root):
-        return None
-    edited = body_edits(root, config, caches.files, changed, options.audience, caches.bodies)
-    if edited is None:  # the cache is left as it was read, or in step with the edited files
         return None
     site = Site(root, snapshot.portfolio, snapshot.stats, snapshot.today, Diagnostics(snapshot.diagnostics))
     chain = themes_of(site)

@@ -108,7 +108,7 @@ FileCache = dict[str, tuple[tuple, FileResult]]  # path in the project → (stat
 
 
 def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None = None, jobs: int = 1,
-         changed: set[str] | None = None) -> Loaded:
+         changed: set[str] | None = None, found: list[tuple[str, str, tuple]] | None = None) -> Loaded:
     """Read and validate every goal, session and page under `root/content`.
 
     With a `cache` (the dev server's), a file whose size and mtime are unchanged is
@@ -117,7 +117,7 @@ def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None
     the cache knows, the content folder is not scanned again."""
     loaded = Loaded(config, root)
     files = _known_files(root, cache, changed) if cache and changed else None
-    files = files if files is not None else source_files(root)
+    files = files if files is not None else found if found is not None else source_files(root)
     cached = cache or {}
     todo = [(kind, rel, stamp[3]) for kind, rel, stamp in files if cached.get(rel, (None,))[0] != stamp]
     read = dict(zip((rel for _, rel, _ in todo), pmap(_read_task, todo, jobs, (root, config)), strict=True))
@@ -145,9 +145,9 @@ def version_key(rel: str, stamp: tuple) -> bytes:
     return hashlib.blake2b(repr((rel, stamp)).encode(), digest_size=12).digest()
 
 
-def changed_files(root: Path, cache: FileCache) -> set[str] | None:
-    """The files whose stamp is not the cache's (new ones included); None when one is gone."""
-    found = source_files(root)
+def changed_files(found: list[tuple[str, str, tuple]], cache: FileCache) -> set[str] | None:
+    """Of the files `found` (see source_files), those whose stamp is not the cache's (new ones
+    included); None when a file of the cache is gone."""
     changed = {rel for _, rel, stamp in found if cache.get(rel, (None,))[0] != stamp}
     return changed if len(found) - len(changed - cache.keys()) == len(cache) else None
 
