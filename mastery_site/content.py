@@ -301,9 +301,10 @@ def select(loaded: Loaded, audience: str, drafts: bool, memo: dict | None = None
     `memo` (the dev server's) keeps rendered bodies of unchanged files between rebuilds;
     bodies to render are rendered in `jobs` processes."""
     def shown(entry) -> bool:
-        return visible(effective_visibility(loaded, entry), audience) and (drafts or not entry.draft)
+        return visible(entry.visibility, audience) and (drafts or not entry.draft)
 
     goals = {slug: g for slug, g in sorted(loaded.goals.items()) if shown(g)}
+    # a session of a goal shown is as visible as its own setting says (see effective_visibility)
     sessions = sorted((s for s, _ in loaded.sessions if shown(s) and (s.goal is None or s.goal in goals)),
                       key=lambda s: s.sort_key)
     pages = {slug: p for slug, p in sorted(loaded.pages.items()) if shown(p)}

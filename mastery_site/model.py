@@ -26,7 +26,10 @@ DEFAULT_AREAS = {
 
 
 def visible(visibility: str, audience: str) -> bool:
-    return AUDIENCES.index(visibility) <= AUDIENCES.index(audience)
+    return _RANK[visibility] <= _RANK[audience]
+
+
+_RANK = {name: rank for rank, name in enumerate(AUDIENCES)}
 
 
 def stricter(a: str, b: str) -> str:
