@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
-"""Evaluate markdown-it-pyrs (Rust) against markdown-it-py, our reference renderer:
-identical HTML for our options? how much faster?
+"""Evaluate faster Markdown renderers against markdown-it-py, our reference renderer:
+identical HTML for our options? how much faster? Candidates: markdown-it-pyrs (Rust, the
+same API shape) and cmarkgfm (GitHub's cmark-gfm in C; HTML out, no tokens).
 
-    pip install markdown-it-pyrs; npm install commonmark-spec@0.31.2 (into $MASTERY_NPM_CACHE)
+    pip install markdown-it-pyrs cmarkgfm; npm install commonmark-spec@0.31.2 (into $MASTERY_NPM_CACHE)
     benchmarks/markdown_diff.py [BENCH_CORPUS]
 
 Our options: CommonMark, tables, strikethrough, raw HTML off (the default) and on.
-Prints the number of CommonMark spec examples and bench documents whose HTML differs,
-the differing spec examples, the median time per bench document of each renderer, and
-which of a few everyday inputs make it panic (markdown-it-pyrs 0.4.0 bundles markdown-it.rs
+Prints, for each candidate, the number of CommonMark spec examples and bench documents
+whose HTML differs, the first differing spec examples, the median time per bench document,
+and which of a few everyday inputs make it fail (markdown-it-pyrs 0.4.0 bundles markdown-it.rs
 0.6.0, whose code-span scanner panics on an unclosed backtick inside a link label:
 markdown-it-rust/markdown-it#40).
 """
@@ -22,7 +23,6 @@ import sys
 import time
 from pathlib import Path
 
-import markdown_it_pyrs
 from markdown_it import MarkdownIt
 
 NPM = Path(os.environ.get("MASTERY_NPM_CACHE", Path.home() / ".cache/mastery-site/npm"))
@@ -30,10 +30,25 @@ RULES = ["blockquote", "code", "fence", "heading", "hr", "lheading", "list", "pa
          "backticks", "emphasis", "entity", "escape", "image", "link", "newline", "table", "strikethrough"]
 
 
-def renderers(allow_html: bool):
-    reference = MarkdownIt("commonmark", {"html": allow_html}).enable(["table", "strikethrough"])
+def reference(allow_html: bool):
+    return MarkdownIt("commonmark", {"html": allow_html}).enable(["table", "strikethrough"]).render
+
+
+def pyrs(allow_html: bool):
+    import markdown_it_pyrs
     rules = RULES + (["html_block", "html_inline"] if allow_html else [])
-    return reference.render, markdown_it_pyrs.MarkdownIt("zero").enable_many(rules).render
+    return markdown_it_pyrs.MarkdownIt("zero").enable_many(rules).render
+
+
+def cmark(allow_html: bool):
+    import cmarkgfm
+    from cmarkgfm.cmark import Options
+    options = Options.CMARK_OPT_UNSAFE if allow_html else 0
+    return lambda text: cmarkgfm.markdown_to_html_with_extensions(text, options, ["table", "strikethrough"])
+
+
+CANDIDATES = {"markdown-it-pyrs": pyrs, "cmarkgfm": cmark}
+SHOWN = 5  # differing spec examples printed per candidate and option
 
 
 PANIC_PROBES = ["[`", "see [the `x` docs", "[a `b", "- _foo\n  bar_\n", "> [!note `x"]
@@ -74,21 +89,21 @@ def main() -> None:
     bench = [p.read_text().split("---\n", 2)[2] for p in sorted((corpus / "content/sessions").rglob("*.md"))[:3000]] \
         if corpus else []
     examples = spec_examples()
-    for allow_html in (False, True):
-        reference, rust = renderers(allow_html)
-        spec_diff = [d for d in examples if reference(d) != rust(d)]
-        bench_diff = [d for d in bench if reference(d) != rust(d)]
-        print(f"raw HTML {'on' if allow_html else 'off'}: {len(spec_diff)} of {len(examples)} spec examples differ, "
-              f"{len(bench_diff)} of {len(bench)} bench documents differ")
-        for doc in spec_diff:
-            print(f"  {doc!r}\n    py: {reference(doc)!r}\n    rs: {rust(doc)!r}")
-    crashed = panics(renderers(False)[1], PANIC_PROBES)
-    print(f"markdown-it-pyrs panics on {len(crashed)} of {len(PANIC_PROBES)} everyday inputs: {crashed!r}")
-    if bench:
-        reference, rust = renderers(False)
-        py, rs = per_doc(reference, bench), per_doc(rust, bench)
-        print(f"per bench document: markdown-it-py {py * 1e6:.0f} µs, markdown-it-pyrs {rs * 1e6:.0f} µs "
-              f"({py / rs:.0f}x faster)")
+    for name, candidate in CANDIDATES.items():
+        for allow_html in (False, True):
+            ours, theirs = reference(allow_html), candidate(allow_html)
+            spec_diff = [d for d in examples if ours(d) != theirs(d)]
+            bench_diff = [d for d in bench if ours(d) != theirs(d)]
+            print(f"{name}, raw HTML {'on' if allow_html else 'off'}: {len(spec_diff)} of {len(examples)} spec "
+                  f"examples differ, {len(bench_diff)} of {len(bench)} bench documents differ")
+            for doc in spec_diff[:SHOWN]:
+                print(f"  {doc!r}\n    py: {ours(doc)!r}\n    {name}: {theirs(doc)!r}")
+        crashed = panics(candidate(False), PANIC_PROBES)
+        print(f"{name} fails on {len(crashed)} of {len(PANIC_PROBES)} everyday inputs: {crashed!r}")
+        if bench:
+            py, fast = per_doc(reference(False), bench), per_doc(candidate(False), bench)
+            print(f"per bench document: markdown-it-py {py * 1e6:.0f} µs, {name} {fast * 1e6:.0f} µs "
+                  f"({py / fast:.0f}x faster)")
 
 
 if __name__ == "__main__":
