@@ -239,7 +239,7 @@ def _edit_sessions(root: Path, out: Path, inputs: str, options: Options, caches:
         write_assets(site, chain, staging, caches)
         staging.commit(len(specs))
     caches.output = inputs
-    _save_caches(store, caches)
+    _save_caches(store, caches, edited=changed)
     return BuildResult(out, len(specs), site)
 
 
@@ -259,20 +259,24 @@ def _cache_for(store: Path, out: Path) -> Caches:
     return caches
 
 
-def _save_caches(store: Path, caches: Caches, snapshot: Snapshot | None = None) -> None:
-    """Write the index, the shards whose content changed since they were read, and a new snapshot."""
-    shards = _shards_of(caches)
+def _save_caches(store: Path, caches: Caches, snapshot: Snapshot | None = None,
+                 edited: set[str] | None = None) -> None:
+    """Write the index, the shards whose content changed since they were read, and a new
+    snapshot. `edited`: the files an edit of bodies changed, whose shards alone can differ."""
+    shards = _shards_of(caches, None if edited is None else {shard_of(rel) for rel in edited})
     save_store(store, caches, {n: shard for n, shard in shards.items() if not _same_shard(shard, caches.stored.get(n))},
                {SNAPSHOT_FILE: (snapshot, BY_REFERENCE)} if snapshot is not None else None)
-    caches.stored = shards
+    caches.stored.update(shards)
 
 
-def _shards_of(caches: Caches) -> dict[int, Shard]:
-    """The cache's files, with their bodies and search-index pieces, by shard."""
+def _shards_of(caches: Caches, numbers: set[int] | None = None) -> dict[int, Shard]:
+    """The cache's files, with their bodies and search-index pieces, by shard (those `numbers` only)."""
     pieces = {key[0]: key for key in caches.search}  # entry key → its piece's key (entry key, goal title)
-    shards = {n: Shard(caches.config, {}, {}, {}) for n in range(SHARDS)}
+    shards = {n: Shard(caches.config, {}, {}, {}) for n in (range(SHARDS) if numbers is None else numbers)}
     for rel, (stamp, result) in caches.files.items():
-        shard = shards[shard_of(rel)]
+        shard = shards.get(shard_of(rel))
+        if shard is None:
+            continue
         shard.files[rel] = (stamp, result)
         if result.entry is not None:
             body = body_key(result.entry)
