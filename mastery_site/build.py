@@ -217,16 +217,10 @@ def _edit_sessions(root: Path, out: Path, inputs: str, options: Options, caches:
     edited = body_edits(root, config, caches.files, changed, options.audience, caches.bodies)
     if edited is None:  # the cache is left as it was read; from here on, in step with the edited files
         return None
-    snapshot = load_snapshot(store, {r.entry.source: r.entry for _, r in caches.files.values() if r.entry})
-    if snapshot is None or snapshot.made_by != caches.snapshot or snapshot.head != git_head(root):
+    found_again = _snapshot_in_step(root, caches, store)
+    if found_again is None:
         return None
-    site = Site(root, snapshot.portfolio, snapshot.stats, snapshot.today, Diagnostics(snapshot.diagnostics))
-    chain = themes_of(site)
-    if page_scope(site, chain) != snapshot.scope:
-        return None
-    specs = snapshot.specs
-    refresh_descriptions(specs, [s for s, key in zip(site.portfolio.sessions, snapshot.keys, strict=True)
-                                 if s.key != key])  # edited since the snapshot was made
+    site, chain, specs = found_again
     render = pages_naming(specs, edited)
     env = _environment(site, chain, caches)
     options.progress.phase("rendering pages")
@@ -241,6 +235,22 @@ def _edit_sessions(root: Path, out: Path, inputs: str, options: Options, caches:
     caches.output = inputs
     _save_caches(store, caches, edited=changed)
     return BuildResult(out, len(specs), site)
+
+
+def _snapshot_in_step(root: Path, caches: Caches, store: Path) -> tuple[Site, list[Path], list[PageSpec]] | None:
+    """The last full build's site and plan, if its snapshot is the one the cache is in step
+    with and still holds: same commit (sitemap dates), same templates, goals and free pages.
+    Descriptions of sessions edited since it was made are those of their current bodies."""
+    snapshot = load_snapshot(store, {r.entry.source: r.entry for _, r in caches.files.values() if r.entry is not None})
+    if snapshot is None or snapshot.made_by != caches.snapshot or snapshot.head != git_head(root):
+        return None
+    site = Site(root, snapshot.portfolio, snapshot.stats, snapshot.today, Diagnostics(snapshot.diagnostics))
+    chain = themes_of(site)
+    if page_scope(site, chain) != snapshot.scope:
+        return None
+    refresh_descriptions(snapshot.specs, [s for s, key in zip(site.portfolio.sessions, snapshot.keys, strict=True)
+                                          if s.key != key])
+    return site, chain, snapshot.specs
 
 
 def _cache_for(store: Path, out: Path) -> Caches:

@@ -114,7 +114,8 @@ def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None
     With a `cache` (the dev server's), a file whose size and mtime are unchanged is
     not read again; its entry and its diagnostics are reused. Files to read are read
     in `jobs` processes. `changed` (the watcher's): when every changed path is a file
-    the cache knows, the content folder is not scanned again."""
+    the cache knows, the content folder is not scanned again; nor is it when the caller
+    has just listed its files (`found`, see source_files)."""
     loaded = Loaded(config, root)
     files = _known_files(root, cache, changed) if cache and changed else None
     files = files if files is not None else found if found is not None else source_files(root)
