@@ -8,6 +8,8 @@ import os
 import shutil
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import mastery_site.build
 from conftest import REPO, git, site_files
@@ -76,6 +78,50 @@ def test_body_edits_are_built_from_the_last_plan_and_equal_a_full_build(project,
         assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
         assert site_files(project / "_site") == site_files(tmp_path / "full"), (rel, old)
     assert "Light changed" in (project / "_site/sessions/2026-10-04-plein-air/index.html").read_text()
+
+
+def _apply(project, kind: str, n: int) -> None:
+    """One edit of the n-th session (modulo their number): see test_any_edits_..."""
+    sessions = sorted((project / "content/sessions").rglob("*.md"))
+    path = sessions[n % len(sessions)]
+    text = path.read_text()
+    if kind == "body":
+        path.write_text(text + f"\nMore notes, take {n}.\n")
+    elif kind == "private":
+        path.write_text(text + f"\n```private\nPRIVATE-{n}\n```\n")
+    elif kind == "image":  # an image beside the session, or a diagnostic where there is none
+        path.write_text(text + "\n![a sky](graded-sky.png)\n")
+    elif kind == "title":
+        path.write_text(text.replace("\ntitle: ", f"\ntitle: Take {n}, ", 1))
+    elif kind == "touch":
+        os.utime(path, ns=(10**18 + n, 10**18 + n))
+    else:
+        (path.parent / f"2026-11-2{n % 10}-added-{n}.md").write_text(f"---\ntitle: Added {n}\n---\n\nNew.\n")
+
+
+EDITS = st.lists(st.tuples(st.sampled_from(["body", "private", "image", "title", "touch", "add"]),
+                           st.integers(0, 60)), min_size=1, max_size=3)
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(edits=EDITS)
+def test_any_edits_build_what_a_full_build_builds(edits, cli, tmp_path_factory, monkeypatch):
+    """Whatever path a build with the cache takes (bodies only, everything, a failed build),
+    its site equals a --no-cache build of the same files, edit after edit."""
+    tmp = tmp_path_factory.mktemp("edits")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp / "user-cache"))
+    project = tmp / "p"
+    shutil.copytree(REPO / "content", project / "content")
+    shutil.copy(REPO / "mastery.yaml", project / "mastery.yaml")
+    assert cli("build", project).code == 0
+    for kind, n in edits:
+        _apply(project, kind, n)
+        cached, full = cli("build", project), cli("build", project, "-o", tmp / "full", "--no-cache")
+        assert cached.code == full.code and cached.err == full.err, (kind, n)
+        if full.code == 0:
+            assert site_files(project / "_site") == site_files(tmp / "full"), (kind, n)
+            assert b"PRIVATE-" not in b"".join(site_files(project / "_site").values())
 
 
 def test_a_body_edit_with_a_template_edit_builds_everything(project, cli):
