@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from conftest import write_tree
 
 BASE = {
@@ -69,3 +71,16 @@ def test_templates_read_page_and_plain_dicts_both_ways(cli, tmp_path):
     assert cli("build", tmp_path).code == 0
     text = (tmp_path / "_site/goals/index.html").read_text()
     assert text.startswith("goals/|goals/|../|../tags/|1|") and "work," in text
+
+
+def test_list_items_show_the_badges_the_session_page_shows(cli, tmp_path):
+    """`session_item` writes the outcome and difficulty badges out instead of calling their
+    macros (a tag page lists thousands of sessions): they must stay what the macros make."""
+    session = "---\ntitle: T\ngoal: g\noutcome: setback\ndifficulty: 4\nlesson: L\ntags: [x]\n---\nBody.\n"
+    write_tree(tmp_path, {**BASE, "content/sessions/2026-01-03-t.md": session})
+    assert cli("build", tmp_path).code == 0
+    page = (tmp_path / "_site/sessions/2026-01-03-t/index.html").read_text()
+    badges = re.search(r'<span class="outcome[^>]*>setback</span> <span class="difficulty".*?</span></span>', page)
+    assert badges is not None
+    for listing in ("tags/x/index.html", "goals/g/index.html", "timeline/index.html"):
+        assert badges.group(0) in (tmp_path / "_site" / listing).read_text(), listing
