@@ -10,7 +10,8 @@ repository is never trusted, only ignored.
 
 A store is a folder: a small index and SHARDS shards, each file signed on its own.
 The entries of a file go to the shard its path hashes to, so an edit rewrites one
-shard, not the whole cache (about 100 MB at 10,000 sessions).
+shard, not the whole cache (about 100 MB at 10,000 sessions). Beside them, the last
+full build's model and plan (see snapshot.py), which names entries by reference.
 """
 
 from __future__ import annotations
