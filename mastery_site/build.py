@@ -146,7 +146,8 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
     out = out if out is not None else root / "_site"
     check_output(out, root, force)
     settings = (__version__, options.audience, options.drafts, options.base_url, options.today)
-    inputs = inputs_digest(root, settings, [BUILT_IN_THEMES])
+    head = git_head(root)  # once: the inputs digest, the sitemap's dates and the last plan depend on it
+    inputs = inputs_digest(root, settings, [BUILT_IN_THEMES], head)
     if not fresh and recorded_inputs(out) == inputs:
         return BuildResult(out, 0, None)
     store = cache_store(root, settings)
@@ -155,24 +156,24 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
             caches = None if fresh else _cache_for(store, out)
             collector.hold()
         found = source_files(root) if caches is not None else None
-        edited = None if caches is None else _edit_sessions(root, out, inputs, options, caches, store, found)
-        if edited is not None:
+        result = None if caches is None else _edit_sessions(root, out, inputs, head, options, caches, store, found)
+        if result is not None:
             options.progress.done()
-            return edited
+            return result
         site = load_site(root, options, caches=caches, found=found)
         collector.hold()
-        pages = _write_output(site, out, inputs, options, caches, store)
+        pages = _write_output(site, out, inputs, head, options, caches, store)
     options.progress.done()
     return BuildResult(out, len(pages), site)
 
 
-def _write_output(site: Site, out: Path, inputs: str, options: Options, caches: Caches | None,
+def _write_output(site: Site, out: Path, inputs: str, head: str, options: Options, caches: Caches | None,
                   store: Path) -> list[str]:
     """Render the site into a staging folder, swap it in, and save the build cache (with a
     snapshot of the model and plan, for `_edit_sessions`)."""
     chain = themes_of(site)
     env = _environment(site, chain, caches)
-    specs = plan_site(site, caches)
+    specs = plan_site(site, caches, head)
     checked = list(site.diagnostics.items)  # writing may add its own
     options.progress.phase("rendering pages")
     final = out.resolve()
@@ -186,7 +187,7 @@ def _write_output(site: Site, out: Path, inputs: str, options: Options, caches: 
         caches.pages = {file: key for file, (key, _) in reuse.items()}  # no paths: 0.06 s to load at 10,000
         caches.output = caches.snapshot = inputs
         caches.volatile = getattr(env, "_mastery_volatile", None)
-        _save_caches(store, caches, Snapshot(inputs, page_scope(site, chain), caches.lastmod.get("head", ""),
+        _save_caches(store, caches, Snapshot(inputs, page_scope(site, chain), head,
                                              site.portfolio, site.stats, site.today, checked, specs,
                                              [s.key for s in site.portfolio.sessions]))
     return pages
@@ -201,8 +202,8 @@ def _environment(site: Site, chain: list[Path], caches: Caches | None) -> jinja2
     return env
 
 
-def _edit_sessions(root: Path, out: Path, inputs: str, options: Options, caches: Caches, store: Path,
-                   found: list) -> BuildResult | None:
+def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Options, caches: Caches,
+                   store: Path, found: list) -> BuildResult | None:
     """The everyday edit, fast: when only the Markdown bodies of sessions changed since the last
     build, the model and plan of the last full build (its snapshot) still hold, bodies aside.
     Render those bodies and the pages naming their sessions; link every other page from the
@@ -217,7 +218,7 @@ def _edit_sessions(root: Path, out: Path, inputs: str, options: Options, caches:
     edited = body_edits(root, config, caches.files, changed, options.audience, caches.bodies)
     if edited is None:  # the cache is left as it was read; from here on, in step with the edited files
         return None
-    found_again = _snapshot_in_step(root, caches, store)
+    found_again = _snapshot_in_step(root, head, caches, store)
     if found_again is None:
         return None
     site, chain, specs = found_again
@@ -237,12 +238,13 @@ def _edit_sessions(root: Path, out: Path, inputs: str, options: Options, caches:
     return BuildResult(out, len(specs), site)
 
 
-def _snapshot_in_step(root: Path, caches: Caches, store: Path) -> tuple[Site, list[Path], list[PageSpec]] | None:
+def _snapshot_in_step(root: Path, head: str, caches: Caches,
+                      store: Path) -> tuple[Site, list[Path], list[PageSpec]] | None:
     """The last full build's site and plan, if its snapshot is the one the cache is in step
     with and still holds: same commit (sitemap dates), same templates, goals and free pages.
     Descriptions of sessions edited since it was made are those of their current bodies."""
     snapshot = load_snapshot(store, {r.entry.source: r.entry for _, r in caches.files.values() if r.entry is not None})
-    if snapshot is None or snapshot.made_by != caches.snapshot or snapshot.head != git_head(root):
+    if snapshot is None or snapshot.made_by != caches.snapshot or snapshot.head != head:
         return None
     site = Site(root, snapshot.portfolio, snapshot.stats, snapshot.today, Diagnostics(snapshot.diagnostics))
     chain = themes_of(site)
@@ -335,8 +337,8 @@ def write_site(site: Site, chain: list[Path], env: jinja2.Environment, sink: Sin
     return [spec.file for spec in specs]
 
 
-def plan_site(site: Site, caches: Caches | None = None) -> list[PageSpec]:
-    lastmod = git_lastmod(site.root, caches.lastmod if caches is not None else None)
+def plan_site(site: Site, caches: Caches | None = None, head: str | None = None) -> list[PageSpec]:
+    lastmod = git_lastmod(site.root, caches.lastmod if caches is not None else None, head)
     return plan(site.portfolio, site.stats, lastmod, site.today)
 
 

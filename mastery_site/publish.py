@@ -25,10 +25,10 @@ def source_date() -> dt.datetime:
     return dt.datetime.fromtimestamp(max(seconds, 0), dt.UTC)
 
 
-def inputs_digest(root: Path, settings: tuple, extra: list[Path]) -> str:
+def inputs_digest(root: Path, settings: tuple, extra: list[Path], head: str) -> str:
     """A digest of everything a build reads: every source file's path, size and mtime, the
-    settings (version, options, SOURCE_DATE_EPOCH) and the git commit (for lastmod)."""
-    digest = hashlib.sha256(repr((settings, os.environ.get("SOURCE_DATE_EPOCH"), git_head(root))).encode())
+    settings (version, options, SOURCE_DATE_EPOCH) and the git commit `head` (for lastmod)."""
+    digest = hashlib.sha256(repr((settings, os.environ.get("SOURCE_DATE_EPOCH"), head)).encode())
     for folder in [*(root / name for name in SOURCE_FOLDERS), *extra]:
         for top, dirs, files in os.walk(folder):
             dirs.sort()
@@ -50,15 +50,16 @@ def git_head(root: Path) -> str:
         return ""
 
 
-def git_lastmod(root: Path, memo: dict | None = None) -> dict[str, dt.date]:
+def git_lastmod(root: Path, memo: dict | None = None, head: str | None = None) -> dict[str, dt.date]:
     """Path (relative to `root`) → date of the last commit touching it; {} outside git or without git.
 
     The dates change only with the commit checked out: `memo` (the build cache's, the dev
     server's) keeps them for it. Reading a journal's history takes ~0.2 s (10,000 files, 200
-    commits), finding the commit ~3 ms: every edit would otherwise pay the former."""
+    commits), finding the commit ~3 ms: every edit would otherwise pay the former. `head`:
+    the commit, when the caller has just asked git for it (see git_head)."""
     if memo is None:
         return _commit_dates(root)
-    head = git_head(root)
+    head = head if head is not None else git_head(root)
     if head and memo.get("head") == head:
         return memo["dates"]
     memo.clear()
