@@ -95,11 +95,13 @@ def _apply(project, kind: str, n: int) -> None:
         path.write_text(text.replace("\ntitle: ", f"\ntitle: Take {n}, ", 1))
     elif kind == "touch":
         os.utime(path, ns=(10**18 + n, 10**18 + n))
+    elif kind == "remove":
+        path.unlink()
     else:
         (path.parent / f"2026-11-2{n % 10}-added-{n}.md").write_text(f"---\ntitle: Added {n}\n---\n\nNew.\n")
 
 
-EDITS = st.lists(st.tuples(st.sampled_from(["body", "private", "image", "title", "touch", "add"]),
+EDITS = st.lists(st.tuples(st.sampled_from(["body", "private", "image", "title", "touch", "add", "remove"]),
                            st.integers(0, 60)), min_size=1, max_size=3)
 
 
