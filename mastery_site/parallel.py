@@ -8,7 +8,6 @@ starting workers would cost more than it saves.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -28,12 +27,19 @@ _shared: Any = None
 def pmap(func: Callable[[Any, Any], Any], items: Sequence, jobs: int, shared: Any = None,
          min_items: int = MIN_ITEMS) -> list:
     """`[func(shared, item) for item in items]`, in `jobs` forked processes when it pays."""
-    if jobs <= 1 or len(items) < min_items or "fork" not in multiprocessing.get_all_start_methods():
-        return [func(shared, item) for item in items]
+    if jobs > 1 and len(items) >= min_items:
+        import multiprocessing  # here: 7 ms of start-up that an edit, with a few files or pages, never uses
+
+        if "fork" in multiprocessing.get_all_start_methods():
+            return _forked(multiprocessing.get_context("fork"), func, items, jobs, shared)
+    return [func(shared, item) for item in items]
+
+
+def _forked(context, func: Callable[[Any, Any], Any], items: Sequence, jobs: int, shared: Any) -> list:
     global _shared
     _shared = shared
     try:  # workers inherit the model frozen (see collector.frozen)
-        with collector.frozen(), multiprocessing.get_context("fork").Pool(jobs) as pool:
+        with collector.frozen(), context.Pool(jobs) as pool:
             chunk = max(1, len(items) // (jobs * 32))  # small: workers finish close together
             return pool.map(_call, [(func, item) for item in items], chunksize=chunk)
     finally:
