@@ -2,8 +2,8 @@
 
 A portfolio's `templates/` overrides any theme template by name; the theme is
 `themes/<name>/` in the project, or a built-in one shipped in the package. All
-links in templates go through `url()`, which makes them relative to the page
-being rendered, so a site works under any sub-path and from disk.
+links in templates are relative to the page being rendered (`url()`, or
+`page.root` in loops), so a site works under any sub-path and from disk.
 """
 
 from __future__ import annotations
