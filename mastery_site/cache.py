@@ -12,6 +12,12 @@ A store is a folder: a small index and SHARDS shards, each file signed on its ow
 The entries of a file go to the shard its path hashes to, so an edit rewrites one
 shard, not the whole cache (about 100 MB at 10,000 sessions). Beside them, the last
 full build's model and plan (see snapshot.py), which names entries by reference.
+
+Checking the signatures of 100 MB takes 90 ms, which an edit would pay on every build.
+So a signed manifest records the identity of each file found well signed: inode, size,
+mtime and ctime, as `git` trusts its index. A file with that identity has not been
+written since it was checked (writing or replacing a file gives it a new ctime, which
+no one but the kernel sets), so it is read without checking again; any other is checked.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from . import __version__, collector
 CACHE_DIR = ".mastery-cache"
 FORMAT = 9  # of what is cached (the model's classes): a cache of another format is ignored
 MAGIC = b"mastery-cache\n"
+MANIFEST = "manifest.bin"  # file name → its identity when last found well signed (see _identity)
 
 
 SHARDS = 32
@@ -47,7 +54,27 @@ def shard_of(rel: str) -> int:
 
 def load_store(folder: Path) -> tuple[object | None, list[object | None]]:
     """The index and every shard (None where absent or untrusted)."""
-    return load_cache(folder / "index.bin"), [load_cache(folder / f"shard-{n:02}.bin") for n in range(SHARDS)]
+    index, *shards = load_signed(folder, ["index.bin", *(f"shard-{n:02}.bin" for n in range(SHARDS))])
+    return index, shards
+
+
+def load_signed(folder: Path, names: list[str], find: Callable[[str, str], object | None] | None = None) -> list:
+    """The cached objects in these files of `folder` (see `load_cache`), files the manifest
+    vouches for read without checking their signatures again; those found well signed
+    now are added to the manifest."""
+    vouched = load_cache(folder / MANIFEST)
+    vouched = vouched if isinstance(vouched, dict) else {}
+    checked: dict[str, tuple] = {}
+    values = [load_cache(folder / name, find, vouched.get(name), checked) for name in names]
+    if any(vouched.get(name) != identity for name, identity in checked.items()):
+        save_cache(folder / MANIFEST, {**vouched, **checked})
+    return values
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells one write of a file from any other: a write or a replacement changes the
+    ctime (set by the kernel alone) and usually the rest."""
+    return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
 
 def save_store(folder: Path, index, shards: dict[int, object],
@@ -66,22 +93,32 @@ def save_store(folder: Path, index, shards: dict[int, object],
     save_cache(folder / "index.bin", index)
 
 
-def load_cache(path: Path, find: Callable[[str, str], object | None] | None = None):
+def load_cache(path: Path, find: Callable[[str, str], object | None] | None = None,
+               vouched: tuple | None = None, checked: dict[str, tuple] | None = None):
     """The cached object, or None when absent, unreadable, foreign or from another version.
 
     `find(module, name)` may stand in for a global the pickle names (None: the global
-    itself), so that objects saved by reference (see `save_cache`) are found again."""
+    itself), so that objects saved by reference (see `save_cache`) are found again.
+    `vouched`: the file's identity when it was last found well signed (see load_signed);
+    `checked` gets the file's identity, by name, if it is well signed and was not written
+    while being read."""
     key = _key()
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            before = _identity(os.fstat(handle.fileno()))
+            data = handle.read()
+            after = _identity(os.fstat(handle.fileno()))
     except OSError:
         return None
     if key is None or not data.startswith(MAGIC) or len(data) < len(MAGIC) + 32:
         return None
     view = memoryview(data)  # slices without copies: the cache is ~100 MB at 10,000 sessions
     signature, payload = view[len(MAGIC):len(MAGIC) + 32], view[len(MAGIC) + 32:]
-    if not hmac.compare_digest(signature, hmac.new(key, payload, hashlib.sha256).digest()):
+    if not (vouched == before == after
+            or hmac.compare_digest(signature, hmac.new(key, payload, hashlib.sha256).digest())):
         return None
+    if checked is not None and before == after:
+        checked[path.name] = after
     try:
         with collector.paused():  # loading makes ~10 objects per file; collecting meanwhile triples the time
             version, value = pickle.loads(payload) if find is None else _Unpickler(payload, find).load()

@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import load_cache
+from .cache import load_signed
 from .diagnostics import Diagnostic
 from .model import Goal, Page, Portfolio, Session
 from .pages import PageSpec
@@ -41,7 +41,7 @@ def load_snapshot(store: Path, entries: dict[str, Goal | Session | Page]) -> Sna
     def find(module: str, name: str):
         return entries.__getitem__ if (module, name) == (__name__, _entry.__name__) else None
 
-    snapshot = load_cache(store / SNAPSHOT_FILE, find)
+    snapshot, = load_signed(store, [SNAPSHOT_FILE], find)
     return snapshot if isinstance(snapshot, Snapshot) else None
 
 

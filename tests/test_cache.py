@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mastery_site.build
+import mastery_site.cache
 from conftest import REPO, git, site_files
 
 SESSION = "content/sessions/2026/2026-11-21-framed.md"
@@ -51,7 +52,8 @@ def test_an_edit_reuses_unchanged_pages_and_matches_a_full_build(project, cli, t
     assert cli("build", project).code == 0
     assert inode(untouched) == before  # hard-linked from the previous site, not rewritten
     rewritten = [path.name for path in stores[0].iterdir() if path.stat().st_mtime_ns != written.get(path.name)]
-    assert sorted(rewritten)[0] == "index.bin" and len(rewritten) == 2  # and the one shard of the edited file
+    # the index, the one shard of the edited file, and the manifest that vouches for the files just checked
+    assert sorted(rewritten)[:2] == ["index.bin", "manifest.bin"] and len(rewritten) == 3
     assert "A simple oak frame" in (site / "sessions/2026-11-21-framed/index.html").read_text()
     assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
     assert site_files(site) == site_files(tmp_path / "full")
@@ -192,6 +194,28 @@ def test_a_cache_signed_by_someone_else_is_never_trusted(project, cli, monkeypat
     edit(project)
     assert cli("build", project).code == 0
     assert inode(page) != before  # everything rendered again: the cache was ignored
+
+
+def test_files_the_manifest_vouches_for_are_read_unchecked_and_any_other_is_checked(project, cli, monkeypatch):
+    checked = []
+    monkeypatch.setattr(mastery_site.cache.hmac, "compare_digest", lambda a, b: checked.append(a) or a == b)
+    assert cli("build", project).code == 0
+    edit(project)
+    assert cli("build", project).code == 0  # checks every file the first build wrote, and vouches for them
+    edit(project, new="An oak frame", old="A simple oak frame")
+    checked.clear()
+    assert cli("build", project).code == 0
+    assert len(checked) <= 4  # the manifest, and what the last build rewrote: the index and a shard
+
+    # a file written since it was vouched for is checked again, even with its old size and mtime
+    store = next((project / ".mastery-cache").glob("build-*"))
+    shard = next(p for p in store.glob("shard-*.bin") if b"Walk-run intervals" in p.read_bytes())
+    info = shard.stat()
+    shard.write_bytes(shard.read_bytes().replace(b"Walk-run intervals", b"Walk-run interv4ls"))
+    os.utime(shard, ns=(info.st_atime_ns, info.st_mtime_ns))
+    edit(project, new="A simple oak frame", old="An oak frame")
+    assert cli("build", project).code == 0
+    assert "Walk-run intervals" in (project / "_site/search-index.json").read_text()  # written from the cache
 
 
 def test_no_cache_neither_reads_nor_writes_it(project, cli):
