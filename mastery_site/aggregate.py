@@ -9,6 +9,7 @@ and the numbers can never disagree.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 
 from .model import Goal, Portfolio, Session
@@ -206,5 +207,7 @@ def lessons(sessions: list[Session], goals: list[dict]) -> list[dict]:
     ]
 
 
+@functools.lru_cache(maxsize=4096)
 def _iso(day: dt.date | None) -> str | None:
+    """Cached: the dates of 10,000 sessions are a few thousand days, written several times each."""
     return day.isoformat() if day else None

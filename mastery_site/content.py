@@ -24,7 +24,7 @@ from .fields import SLUG
 from .frontmatter import Document, decode, parse
 from .images import Image, Placer, is_local, resolve
 from .markup import Renderer, slugify
-from .model import Config, Goal, Page, Portfolio, Session, stricter, visible
+from .model import SESSION_ORDER, Config, Goal, Metric, Page, Portfolio, Session, stricter, visible
 from .parallel import pmap
 
 BUILT_IN_PATHS = {"timeline", "goals", "sessions", "areas", "tags", "wins", "lessons", "feedback", "search",
@@ -246,13 +246,15 @@ def _name_date(name: str, doc: Document, diags: Diagnostics) -> dt.date | None:
 def _check_sessions(loaded: Loaded, diags: Diagnostics) -> None:
     """Cross-file rules: unique slugs and references to goals, milestones, metrics."""
     first: dict[str, str] = {}
+    # each goal's metrics by name (the first of a name, as Goal.metric), made once, not per session
+    metrics = {slug: {m.name: m for m in reversed(goal.metrics)} for slug, goal in loaded.goals.items()}
     for session, spots in loaded.sessions:
         if session.slug in first:
             diags.error(_at(session, spots, "slug"),
                         f'duplicate session slug "{session.slug}" (also used by {first[session.slug]})')
         else:
             first[session.slug] = session.source
-        _check_references(loaded.goals, session, spots, diags)
+        _check_references(loaded.goals, metrics, session, spots, diags)
         if session.outcome == "setback" and not session.lesson:
             diags.warning(_at(session, spots, "outcome"), 'a setback without a "lesson": what did it teach you?')
 
@@ -263,7 +265,8 @@ def _at(session: Session, spots: Spots, key: str) -> Where:
     return Where(session.source, line, col)
 
 
-def _check_references(goals: dict[str, Goal], session: Session, spots: Spots, diags: Diagnostics) -> None:
+def _check_references(goals: dict[str, Goal], metrics: dict[str, dict[str, Metric]], session: Session, spots: Spots,
+                      diags: Diagnostics) -> None:
     goal = goals.get(session.goal) if session.goal else None
     if session.goal and goal is None:
         diags.error(_at(session, spots, "goal"), f'unknown goal "{session.goal}"{did_you_mean(session.goal, goals)}')
@@ -280,14 +283,15 @@ def _check_references(goals: dict[str, Goal], session: Session, spots: Spots, di
             if session.milestone.lower() not in (t.lower() for t in titles):
                 diags.error(milestone, f'unknown milestone "{session.milestone}" of goal '
                                        f'"{goal.slug}"{did_you_mean(session.milestone, titles)}')
+    declared = metrics[goal.slug] if goal else {}
     for name in session.metrics:
-        declared = [m.name for m in goal.metrics] if goal else []
-        if name in declared and name in session.clock_metrics:
-            goal.metric(name).clock = True
-        elif name not in declared:
+        metric = declared.get(name)
+        if metric is None:
             of = f'goal "{goal.slug}"' if goal else "a session without a goal"
             diags.error(_at(session, spots, f"metrics.{name}"),
-                        f'unknown metric "{name}" of {of}{did_you_mean(name, declared)}')
+                        f'unknown metric "{name}" of {of}{did_you_mean(name, list(declared))}')
+        elif name in session.clock_metrics:
+            metric.clock = True
 
 
 def effective_visibility(loaded: Loaded, entry) -> str:
@@ -307,7 +311,7 @@ def select(loaded: Loaded, audience: str, drafts: bool, memo: dict | None = None
     goals = {slug: g for slug, g in sorted(loaded.goals.items()) if shown(g)}
     # a session of a goal shown is as visible as its own setting says (see effective_visibility)
     sessions = sorted((s for s, _ in loaded.sessions if shown(s) and (s.goal is None or s.goal in goals)),
-                      key=lambda s: s.sort_key)
+                      key=SESSION_ORDER)
     pages = {slug: p for slug, p in sorted(loaded.pages.items()) if shown(p)}
     keyed = [(body_key(entry), entry) for entry in (*goals.values(), *sessions, *pages.values())]
     memo = memo if memo is not None else {}

@@ -8,6 +8,7 @@ so nothing downstream can show what it never received.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -146,7 +147,10 @@ class Session(Entry):
 
     @property
     def sort_key(self) -> tuple:
-        return (self.when, self.slug)
+        return SESSION_ORDER(self)
+
+
+SESSION_ORDER = operator.attrgetter("when", "slug")  # sessions in time order (a sort key: no Python call each)
 
 
 @dataclass

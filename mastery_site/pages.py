@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import json
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -217,7 +218,7 @@ def _session_pages(portfolio: Portfolio, stats: dict) -> list[PageSpec]:
             specs.append(PageSpec(f"sessions/{s.slug}/", "session.html", s.title, context,
                                   description=describe(s), source=s.source,
                                   image=s.images[0].path if s.images else None))
-    return sorted(specs, key=lambda p: p.path)
+    return sorted(specs, key=operator.attrgetter("path"))
 
 
 def _hard_things_before(setback: Session, wins: list[dict], dates: list[str], comebacks: list[dict],
