@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 from collections.abc import Iterable
 
 from .model import Goal, Portfolio, Session
@@ -24,10 +25,12 @@ def today_of(portfolio: Portfolio, today: dt.date | None) -> dt.date | None:
     return max((s.day for s in portfolio.sessions), default=None)
 
 
-def aggregate(portfolio: Portfolio, today: dt.date | None = None) -> dict:
+def aggregate(portfolio: Portfolio, today: dt.date | None = None, memo: dict | None = None) -> dict:
+    """`memo` (the dev server's) keeps each goal's record while the goal and its sessions are
+    the same objects (an edit changes one goal's: 20 ms less of a front-matter edit at 10,000)."""
     today = today_of(portfolio, today)
     sessions = portfolio.sessions
-    goals = [goal_stats(goal, portfolio.sessions_of(slug)) for slug, goal in portfolio.goals.items()]
+    goals = [_record(goal, portfolio.sessions_of(slug), memo) for slug, goal in portfolio.goals.items()]
     return {
         "sessions": len(sessions),
         "minutes": sum(s.duration or 0 for s in sessions),
@@ -37,6 +40,18 @@ def aggregate(portfolio: Portfolio, today: dt.date | None = None) -> dict:
         "wins": wins(portfolio, goals),
         "lessons": lessons(sessions, goals),
     }
+
+
+def _record(goal: Goal, sessions: list[Session], memo: dict | None) -> dict:
+    """goal_stats, or the memo's record of this very goal and sessions (a record is never changed)."""
+    if memo is None:
+        return goal_stats(goal, sessions)
+    kept = memo.get(goal.slug)
+    if kept is not None and kept[0] is goal and len(kept[1]) == len(sessions) \
+            and all(map(operator.is_, kept[1], sessions)):
+        return kept[2]
+    memo[goal.slug] = (goal, list(sessions), goal_stats(goal, sessions))
+    return memo[goal.slug][2]
 
 
 def goal_stats(goal: Goal, sessions: list[Session]) -> dict:

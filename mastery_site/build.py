@@ -72,11 +72,12 @@ class Caches:
     compiled: dict = field(default_factory=dict)  # Jinja bytecode (see CompiledTemplates)
     lastmod: dict = field(default_factory=dict)  # the git commit checked out and its dates (see git_lastmod)
     stored: dict = field(default_factory=dict)  # shard number → the Shard as read (see _same_shard)
+    records: dict = field(default_factory=dict)  # goal → its record, while the same (see aggregate)
     snapshot: str | None = None  # inputs digest of the build whose Snapshot is in step with this cache
 
     def __getstate__(self) -> dict:
         """The index on disk: files, bodies and search-index pieces go to shards."""
-        return {**self.__dict__, "files": {}, "bodies": {}, "search": {}, "stored": {}}
+        return {**self.__dict__, "files": {}, "bodies": {}, "search": {}, "stored": {}, "records": {}}
 
 
 @dataclass
@@ -120,7 +121,8 @@ def load_site(root: Path, options: Options, diags: Diagnostics | None = None, ca
     options.progress.phase("rendering Markdown")
     portfolio = select(loaded, options.audience, options.drafts, caches.bodies if caches else None, options.jobs)
     today = today_of(portfolio, options.today)
-    return Site(root, portfolio, aggregate(portfolio, today), today, diags, loaded)
+    stats = aggregate(portfolio, today, caches.records if caches is not None else None)
+    return Site(root, portfolio, stats, today, diags, loaded)
 
 
 def _config_of(root: Path, options: Options, diags: Diagnostics):

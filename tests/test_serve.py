@@ -195,6 +195,9 @@ def test_serve_and_build_produce_identical_pages_also_after_edits(project, tmp_p
     edit(project, 'title: "Run 10 km in under 50 minutes"', 'title: "Run 10 km fast"', "content/goals/run-10k.md")
     assert engine.rebuild().ok
     same_as_build()
+    edit(project, "outcome: success", "outcome: setback", "content/sessions/2026/2026-06-07-walk-run-intervals.md")
+    assert engine.rebuild().ok  # the goal's record is made again, the other goals' are kept
+    same_as_build()
 
 
 def test_warns_loudly_when_a_private_edition_is_bound_to_the_network(project):
