@@ -73,11 +73,12 @@ class Caches:
     lastmod: dict = field(default_factory=dict)  # the git commit checked out and its dates (see git_lastmod)
     stored: dict = field(default_factory=dict)  # shard number → the Shard as read (see _same_shard)
     records: dict = field(default_factory=dict)  # goal → its record, while the same (see aggregate)
+    planned: dict = field(default_factory=dict)  # session → its page, while the same (see pages._session_pages)
     snapshot: str | None = None  # inputs digest of the build whose Snapshot is in step with this cache
 
     def __getstate__(self) -> dict:
         """The index on disk: files, bodies and search-index pieces go to shards."""
-        return {**self.__dict__, "files": {}, "bodies": {}, "search": {}, "stored": {}, "records": {}}
+        return {**self.__dict__, "files": {}, "bodies": {}, "search": {}, "stored": {}, "records": {}, "planned": {}}
 
 
 @dataclass
@@ -341,7 +342,7 @@ def write_site(site: Site, chain: list[Path], env: jinja2.Environment, sink: Sin
 
 def plan_site(site: Site, caches: Caches | None = None, head: str | None = None) -> list[PageSpec]:
     lastmod = git_lastmod(site.root, caches.lastmod if caches is not None else None, head)
-    return plan(site.portfolio, site.stats, lastmod, site.today)
+    return plan(site.portfolio, site.stats, lastmod, site.today, caches.planned if caches is not None else None)
 
 
 def _render_pages(site: Site, env: jinja2.Environment, specs: list[PageSpec], sink: Sink, jobs: int) -> None:
