@@ -246,8 +246,8 @@ def _name_date(name: str, doc: Document, diags: Diagnostics) -> dt.date | None:
 def _check_sessions(loaded: Loaded, diags: Diagnostics) -> None:
     """Cross-file rules: unique slugs and references to goals, milestones, metrics."""
     first: dict[str, str] = {}
-    # each goal's metrics by name (the first of a name, as Goal.metric), made once, not per session
-    metrics = {slug: {m.name: m for m in reversed(goal.metrics)} for slug, goal in loaded.goals.items()}
+    # each goal's metrics by name (unique: see entries._read_metrics), made once, not per session
+    metrics = {slug: {m.name: m for m in goal.metrics} for slug, goal in loaded.goals.items()}
     for session, spots in loaded.sessions:
         if session.slug in first:
             diags.error(_at(session, spots, "slug"),
