@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import marshal
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -66,7 +65,7 @@ class Caches:
     files: FileCache = field(default_factory=dict)
     bodies: dict = field(default_factory=dict)
     search: dict = field(default_factory=dict)
-    pages: dict[str, tuple] = field(default_factory=dict)  # page file in `output` → its fingerprint
+    pages: dict[str, bytes | None] = field(default_factory=dict)  # page file in `output` → its key (see render_reusing)
     output: str | None = None  # inputs digest of the site in the output folder, which the `pages` are in
     volatile: tuple | None = None  # (page scope, templates that read site-wide figures)
     compiled: dict = field(default_factory=dict)  # Jinja bytecode (see CompiledTemplates)
@@ -92,7 +91,7 @@ class Shard:
     search: dict
 
 
-Rendered = dict[str, tuple[tuple | None, bytes | str]]  # page file → (fingerprint, bytes or the file's path)
+Rendered = dict[str, tuple[bytes | None, bytes | str]]  # page file → (key: see render_reusing, bytes or file)
 
 
 @dataclass
@@ -159,21 +158,28 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
             caches = None if fresh else _cache_for(store, out)
             collector.hold()
         found = source_files(root) if caches is not None else None
-        result = None if caches is None else _edit_sessions(root, out, inputs, head, options, caches, store, found)
+        changed = changed_files(found, caches.files) if caches is not None else None
+        result = None if caches is None else _edit_sessions(root, out, inputs, head, options, caches, store, changed)
         if result is not None:
             options.progress.done()
             return result
+        config = None
+        if caches is not None:
+            _take_memos(store, caches)
+            config = caches.config
         site = load_site(root, options, caches=caches, found=found)
         collector.hold()
-        pages = _write_output(site, out, inputs, head, options, caches, store)
+        # with the same configuration, edited sessions change only their own shards of the cache
+        edited = changed if caches is not None and caches.config == config and _sessions_only(changed) else None
+        pages = _write_output(site, out, inputs, head, options, caches, store, edited)
     options.progress.done()
     return BuildResult(out, len(pages), site)
 
 
 def _write_output(site: Site, out: Path, inputs: str, head: str, options: Options, caches: Caches | None,
-                  store: Path) -> list[str]:
+                  store: Path, edited: set[str] | None = None) -> list[str]:
     """Render the site into a staging folder, swap it in, and save the build cache (with a
-    snapshot of the model and plan, for `_edit_sessions`)."""
+    snapshot of the model and plan, for `_edit_sessions`); see _save_caches for `edited`."""
     chain = themes_of(site)
     env = _environment(site, chain, caches)
     specs = plan_site(site, caches, head)
@@ -192,7 +198,8 @@ def _write_output(site: Site, out: Path, inputs: str, head: str, options: Option
         caches.volatile = getattr(env, "_mastery_volatile", None)
         _save_caches(store, caches, Snapshot(inputs, page_scope(site, chain), head,
                                              site.portfolio, site.stats, site.today, checked, specs,
-                                             [s.key for s in site.portfolio.sessions]))
+                                             [s.key for s in site.portfolio.sessions],
+                                             caches.planned, caches.records), edited)
     return pages
 
 
@@ -206,13 +213,13 @@ def _environment(site: Site, chain: list[Path], caches: Caches | None) -> jinja2
 
 
 def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Options, caches: Caches,
-                   store: Path, found: list) -> BuildResult | None:
+                   store: Path, changed: set[str] | None) -> BuildResult | None:
     """The everyday edit, fast: when only the Markdown bodies of sessions changed since the last
     build, the model and plan of the last full build (its snapshot) still hold, bodies aside.
     Render those bodies and the pages naming their sessions; link every other page from the
-    site in `out`. None when anything else may have changed: then everything is built."""
-    changed = changed_files(found, caches.files) if caches.pages and caches.snapshot else None
-    if not changed or not all(rel.startswith("content/sessions/") for rel in changed):
+    site in `out`. None when anything else may have changed: then everything is built.
+    `changed`: the files changed since the cache was saved (see content.changed_files)."""
+    if not (caches.pages and caches.snapshot and changed and _sessions_only(changed)):
         return None
     diags = Diagnostics()
     config = _config_of(root, options, diags)
@@ -241,12 +248,16 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     return BuildResult(out, len(specs), site)
 
 
+def _sessions_only(changed: set[str] | None) -> bool:
+    return changed is not None and all(rel.startswith("content/sessions/") for rel in changed)
+
+
 def _snapshot_in_step(root: Path, head: str, caches: Caches,
                       store: Path) -> tuple[Site, list[Path], list[PageSpec]] | None:
     """The last full build's site and plan, if its snapshot is the one the cache is in step
     with and still holds: same commit (sitemap dates), same templates, goals and free pages.
     Descriptions of sessions edited since it was made are those of their current bodies."""
-    snapshot = load_snapshot(store, {r.entry.source: r.entry for _, r in caches.files.values() if r.entry is not None})
+    snapshot = load_snapshot(store, _entries_of(caches))
     if snapshot is None or snapshot.made_by != caches.snapshot or snapshot.head != head:
         return None
     site = Site(root, snapshot.portfolio, snapshot.stats, snapshot.today, Diagnostics(snapshot.diagnostics))
@@ -256,6 +267,19 @@ def _snapshot_in_step(root: Path, head: str, caches: Caches,
     refresh_descriptions(snapshot.specs, [s for s, key in zip(site.portfolio.sessions, snapshot.keys, strict=True)
                                           if s.key != key])
     return site, chain, snapshot.specs
+
+
+def _take_memos(store: Path, caches: Caches) -> None:
+    """The memos of planning and aggregation kept in the last full build's snapshot. Their
+    entries are found among the cache's as read, so an entry read again since is no longer
+    the memo's (which compares by identity): load before `load_site`."""
+    snapshot = load_snapshot(store, _entries_of(caches)) if caches.snapshot else None
+    if snapshot is not None:
+        caches.planned, caches.records = snapshot.planned, snapshot.records
+
+
+def _entries_of(caches: Caches) -> dict:
+    return {r.entry.source: r.entry for _, r in caches.files.values() if r.entry is not None}
 
 
 def _cache_for(store: Path, out: Path) -> Caches:
@@ -277,7 +301,9 @@ def _cache_for(store: Path, out: Path) -> Caches:
 def _save_caches(store: Path, caches: Caches, snapshot: Snapshot | None = None,
                  edited: set[str] | None = None) -> None:
     """Write the index, the shards whose content changed since they were read, and a new
-    snapshot. `edited`: the files an edit of bodies changed, whose shards alone can differ."""
+    snapshot. `edited`: session files changed since the cache was read, with the configuration
+    the same; their shards alone can differ (their goals' are the same, and so are the goal
+    titles in other sessions' search-index pieces), and the others are not compared (~70 ms)."""
     shards = _shards_of(caches, None if edited is None else {shard_of(rel) for rel in edited})
     save_store(store, caches, {n: shard for n, shard in shards.items() if not _same_shard(shard, caches.stored.get(n))},
                {SNAPSHOT_FILE: (snapshot, BY_REFERENCE)} if snapshot is not None else None)
@@ -374,21 +400,20 @@ class Interrupted(Exception):
 
 def render_reusing(site: Site, chain: list[Path], env: jinja2.Environment, specs: list[PageSpec], sink: Sink,
                    reuse: Rendered, jobs: int, final: Path | None, stop=None) -> None:
-    """Render the pages whose fingerprint changed; take the others from `reuse`. `reuse` is
-    updated only when all pages are done; `stop()` true now and then raises Interrupted."""
+    """Render the pages whose key changed; take the others from `reuse`. A page's key is the
+    digest of the page scope and its own (PageSpec.digest); pages of volatile templates have
+    none. `reuse` is updated only when all pages are done; `stop()` true now and then raises
+    Interrupted."""
     scope = page_scope(site, chain)
     volatile = volatile_templates(env, scope)
-    if final is not None:  # keys kept on disk: short digests, not whole tuples
-        scope = hashlib.blake2b(repr(scope).encode(), digest_size=16).digest()
+    scope = hashlib.blake2b(repr(scope).encode(), digest_size=16).digest()
     fresh: Rendered = {}
     todo: list[PageSpec] = []
     seen: dict = {}
     for n, spec in enumerate(specs):
         if stop is not None and n % 128 == 0 and stop():
             raise Interrupted
-        key = (scope, spec.fingerprint(seen)) if spec.template not in volatile else None
-        if key is not None and final is not None:
-            key = (hashlib.blake2b(scope + _encoded(key[1]), digest_size=16).digest(),)
+        key = scope + spec.digest(seen) if spec.template not in volatile else None
         old = reuse.get(spec.file)
         if key is not None and old is not None and old[0] == key and sink.reuse(spec.file, old[1]):
             fresh[spec.file] = old
@@ -406,15 +431,6 @@ def render_reusing(site: Site, chain: list[Path], env: jinja2.Environment, specs
         _render_pages(site, env, todo, sink, jobs)
     reuse.clear()
     reuse.update(fresh)
-
-
-def _encoded(fingerprint: tuple) -> bytes:
-    """Bytes that stand for a fingerprint, the same in every process: marshal (format 2: no
-    back-references, so identity does not show) when it can, repr otherwise."""
-    try:
-        return b"m" + marshal.dumps(fingerprint, 2)
-    except ValueError:
-        return b"r" + repr(fingerprint).encode()
 
 
 def write_assets(site: Site, chain: list[Path], sink: Sink, caches: Caches | None, search: bool = True) -> None:

@@ -5,7 +5,9 @@ every entry again (at 10,000 sessions: 0.5 s of a 1.5 s edit).
 Entries are saved by reference (their source path) and found again among the cache's
 entries when loaded, so the snapshot is small (~6 MB at 10,000 sessions, ~50 ms to load)
 and sees a body edited since it was made. It is made by every full build that uses the
-cache; the cache's index names the build it is in step with (`Caches.snapshot`).
+cache; the cache's index names the build it is in step with (`Caches.snapshot`). A full
+build takes its memos of planning and aggregation: after a front-matter edit, only the
+pages and goal records whose inputs changed are made again (0.3 s less at 10,000 sessions).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class Snapshot:
     diagnostics: list[Diagnostic]  # those of reading and checking, not of writing
     specs: list[PageSpec]
     keys: list[bytes]  # each session's key when it was made (their descriptions are its own)
+    planned: dict  # the plan's memo (see pages._session_pages), for the next full build
+    records: dict  # the aggregation's memo (see aggregate._record), likewise
 
 
 def load_snapshot(store: Path, entries: dict[str, Goal | Session | Page]) -> Snapshot | None:

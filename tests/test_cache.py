@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 
 import pytest
@@ -82,6 +83,18 @@ def test_body_edits_are_built_from_the_last_plan_and_equal_a_full_build(project,
     assert "Light changed" in (project / "_site/sessions/2026-10-04-plein-air/index.html").read_text()
 
 
+def test_a_front_matter_edit_plans_again_the_setback_pages_showing_it(project, cli, tmp_path):
+    """A full build keeps the last plan's page of a session whose inputs are the same objects
+    (see pages._session_pages); a setback's page also shows its goal's earlier wins, so the
+    new title of one of them is on it."""
+    assert cli("build", project).code == 0
+    edit(project, "content/sessions/2026/2026-07-15-demo-take-two.md", "Team demo, take two", "Second team demo")
+    assert cli("build", project).code == 0
+    assert "Second team demo" in (project / "_site/sessions/2026-10-02-cfp-rejected/index.html").read_text()
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(project / "_site") == site_files(tmp_path / "full")
+
+
 def _apply(project, kind: str, n: int) -> None:
     """One edit of the n-th session (modulo their number): see test_any_edits_..."""
     sessions = sorted((project / "content/sessions").rglob("*.md"))
@@ -95,6 +108,12 @@ def _apply(project, kind: str, n: int) -> None:
         path.write_text(text + "\n![a sky](graded-sky.png)\n")
     elif kind == "title":
         path.write_text(text.replace("\ntitle: ", f"\ntitle: Take {n}, ", 1))
+    elif kind == "outcome":  # a setback now, or no longer one (its page shows earlier wins only then)
+        outcome = "success" if "\noutcome: setback" in text else "setback"
+        path.write_text(re.sub(r"\noutcome: \w+", "", text).replace("\ntitle: ", f"\noutcome: {outcome}\ntitle: ", 1))
+    elif kind == "goal":  # in every page of its sessions, and their search-index pieces
+        goal = sorted((project / "content/goals").glob("*.md"))[n % 5]
+        goal.write_text(goal.read_text().replace("\ntitle: ", f"\ntitle: Goal {n}, ", 1))
     elif kind == "touch":
         os.utime(path, ns=(10**18 + n, 10**18 + n))
     elif kind == "remove":
@@ -103,7 +122,8 @@ def _apply(project, kind: str, n: int) -> None:
         (path.parent / f"2026-11-2{n % 10}-added-{n}.md").write_text(f"---\ntitle: Added {n}\n---\n\nNew.\n")
 
 
-EDITS = st.lists(st.tuples(st.sampled_from(["body", "private", "image", "title", "touch", "add", "remove"]),
+EDITS = st.lists(st.tuples(st.sampled_from(["body", "private", "image", "title", "outcome", "goal", "touch", "add",
+                                             "remove"]),
                            st.integers(0, 60)), min_size=1, max_size=3)
 
 
