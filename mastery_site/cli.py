@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -42,6 +43,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def run() -> None:
+    """The console script: `main()`, then exit without freeing what it made, one object at a
+    time (after an edit at 10,000 sessions, about a million: 60-100 ms of a 1 s build; mypy's
+    `hard_exit` does the same). Every file is closed and every worker gone by then; only the
+    standard streams may still hold output."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe: let the interpreter report it as usual
+        raise SystemExit(code) from None
+    os._exit(code)
 
 
 def report(items: list[Diagnostic]) -> None:

@@ -123,6 +123,19 @@ def test_python_dash_m(tmp_path):
     assert result.returncode == 0 and result.stdout.startswith("mastery-site ")
 
 
+def test_the_command_exits_with_its_output_whole_and_its_code(tmp_path):
+    """The command exits without tearing the interpreter down (cli.run): what it printed
+    still arrives whole through a pipe, and its exit code is main's."""
+    run = [sys.executable, "-m", "mastery_site"]
+    stats = subprocess.run([*run, "stats", str(REPO), "--json"], capture_output=True, text=True)
+    assert stats.returncode == 0 and json.loads(stats.stdout)["sessions"] > 30
+    subprocess.run([*run, "init", str(tmp_path)], check=True, capture_output=True)
+    (tmp_path / "content/sessions/2026-01-05-lost.md").write_text("---\ntitle: Lost\ngoal: nowhere\n---\n")
+    failed = subprocess.run([*run, "build", str(tmp_path)], capture_output=True, text=True)
+    assert failed.returncode == 1 and "2026-01-05-lost.md:3:7: error:" in failed.stderr
+    assert failed.stderr.rstrip().endswith("1 error found")
+
+
 def test_second_build_of_an_unchanged_project_builds_nothing(cli, tmp_path):
     cli("init", tmp_path)
     assert cli("build", tmp_path).code == 0

@@ -38,3 +38,6 @@ def test_installed_wheel_builds_a_portfolio_anywhere(tmp_path):
     built = subprocess.run([*run, "build", str(project)], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert built.returncode == 0, built.stderr
     assert (project / "_site/assets/style.css").is_file() and (project / "_site/index.html").is_file()
+    script = subprocess.run([str(target / "bin/mastery-site"), "build", str(project)], env=env, cwd=tmp_path,
+                            capture_output=True, text=True)  # the console script, as pip installs it
+    assert script.returncode == 0 and script.stdout.startswith("Up to date"), script.stderr
