@@ -41,8 +41,8 @@ def frozen():
 
 def hold() -> None:
     """Inside `frozen()`: what is alive now is left out of collections too, until the outermost
-    block ends. For what a build loads or makes, then keeps to the end (one edit at 10,000
-    sessions: two full collections of the loaded cache, 0.2 s, no longer happen)."""
+    block ends. For what a build loads or makes, then keeps to the end: the collectors of
+    workers forked later (see parallel.pmap) never walk it."""
     gc.freeze()
 
 

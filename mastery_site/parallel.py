@@ -8,6 +8,7 @@ starting workers would cost more than it saves.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -38,8 +39,8 @@ def pmap(func: Callable[[Any, Any], Any], items: Sequence, jobs: int, shared: An
 def _forked(context, func: Callable[[Any, Any], Any], items: Sequence, jobs: int, shared: Any) -> list:
     global _shared
     _shared = shared
-    try:  # workers inherit the model frozen (see collector.frozen)
-        with collector.frozen(), context.Pool(jobs) as pool:
+    try:  # workers inherit the model frozen (see collector.frozen), and collect their own garbage
+        with collector.frozen(), context.Pool(jobs, initializer=gc.enable) as pool:
             chunk = max(1, len(items) // (jobs * 32))  # small: workers finish close together
             return pool.map(_call, [(func, item) for item in items], chunksize=chunk)
     finally:
