@@ -22,7 +22,7 @@ from .aggregate import aggregate, today_of
 from .cache import SHARDS, cache_store, load_store, save_store, shard_of
 from .charts import Pictures
 from .config import load_config
-from .content import FileCache, Loaded, body_edits, body_key, changed_files, load, select, source_files
+from .content import FileCache, Loaded, body_edits, body_key, changed_files, load, scan_content, select
 from .diagnostics import BuildError, Diagnostic, Diagnostics, Where
 from .images import without_location
 from .model import Portfolio
@@ -149,7 +149,8 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
     check_output(out, root, force)
     settings = (__version__, options.audience, options.drafts, options.base_url, options.today)
     head = git_head(root)  # once: the inputs digest, the sitemap's dates and the last plan depend on it
-    inputs = inputs_digest(root, settings, [BUILT_IN_THEMES], head)
+    found, every = scan_content(root)
+    inputs = inputs_digest(root, settings, [BUILT_IN_THEMES], head, every)
     if not fresh and recorded_inputs(out) == inputs:
         return BuildResult(out, 0, None)
     store = cache_store(root, settings)
@@ -160,7 +161,6 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
     with collector.paused(), collector.frozen():
         caches = None if fresh else _cache_for(store, out)
         collector.hold()
-        found = source_files(root) if caches is not None else None
         changed = changed_files(found, caches.files) if caches is not None else None
         result = None if caches is None else _edit_sessions(root, out, inputs, head, options, caches, store, changed)
         if result is not None:

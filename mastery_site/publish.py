@@ -25,21 +25,26 @@ def source_date() -> dt.datetime:
     return dt.datetime.fromtimestamp(max(seconds, 0), dt.UTC)
 
 
-def inputs_digest(root: Path, settings: tuple, extra: list[Path], head: str) -> str:
-    """A digest of everything a build reads: every source file's path, size and mtime, the
-    settings (version, options, SOURCE_DATE_EPOCH) and the git commit `head` (for lastmod)."""
-    digest = hashlib.sha256(repr((settings, os.environ.get("SOURCE_DATE_EPOCH"), head)).encode())
-    for folder in [*(root / name for name in SOURCE_FOLDERS), *extra]:
+def inputs_digest(root: Path, settings: tuple, extra: list[Path], head: str, content: list[tuple[str, tuple]]) -> str:
+    """A digest of everything a build reads: every source file's path, size and mtime (those
+    under content/ as listed by content.scan_content), the settings (version, options,
+    SOURCE_DATE_EPOCH) and the git commit `head` (for lastmod)."""
+    lines = [repr((settings, os.environ.get("SOURCE_DATE_EPOCH"), head)), *(f"{rel}\0{stamp[0]}\0{stamp[1]}"
+                                                                          for rel, stamp in content)]
+    for folder in [*(root / name for name in SOURCE_FOLDERS if name != "content"), *extra]:
         for top, dirs, files in os.walk(folder):
             dirs.sort()
             for name in sorted(files):
                 path = os.path.join(top, name)
-                info = os.stat(path)
-                digest.update(f"{path}\0{info.st_mtime_ns}\0{info.st_size}\n".encode())
+                try:
+                    info = os.stat(path)
+                except OSError:  # a broken symlink: nothing to read
+                    continue
+                lines.append(f"{path}\0{info.st_mtime_ns}\0{info.st_size}")
     config = root / CONFIG_FILE
     if config.is_file():
-        digest.update(f"{config.stat().st_mtime_ns}\0{config.read_bytes()!r}".encode())
-    return digest.hexdigest()
+        lines.append(f"{config.stat().st_mtime_ns}\0{config.read_bytes()!r}")
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def git_head(root: Path) -> str:

@@ -118,6 +118,23 @@ def test_stats_json_is_the_model(cli):
     assert {"current_days", "longest_days", "current_weeks", "longest_weeks"} == set(model["streak"])
 
 
+def test_any_file_under_content_is_an_input_and_a_dangling_link_is_none(cli, tmp_path):
+    """The no-op check sees every file under content/, not only entries: a session bundle's
+    photo replaced means a new build. A symlink leading nowhere is skipped, never a crash."""
+    cli("init", tmp_path)
+    bundle = tmp_path / "content/sessions/2026-01-06-sketch"
+    bundle.mkdir(parents=True)
+    (bundle / "index.md").write_text("---\ntitle: Sketch\n---\n\n![the sketch](sketch.png)\n")
+    first, second = (next((REPO / "content").rglob(name)).read_bytes() for name in ("arrabida.png", "graded-sky.png"))
+    (bundle / "sketch.png").write_bytes(first)
+    (tmp_path / "content/sessions/gone.md").symlink_to(tmp_path / "nowhere.md")
+    assert cli("build", tmp_path).code == 0
+    assert cli("build", tmp_path).out.startswith("Up to date")
+    (bundle / "sketch.png").write_bytes(second)
+    assert cli("build", tmp_path).out.startswith("Built")
+    assert (tmp_path / "_site/sessions/2026-01-06-sketch/sketch.png").read_bytes() == second
+
+
 def test_python_dash_m(tmp_path):
     result = subprocess.run([sys.executable, "-m", "mastery_site", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("mastery-site ")
