@@ -10,7 +10,8 @@ output) and build the next site in it: its page folders already exist, so an
 unchanged page costs a link check, not a new folder and a new link. Nothing in the
 spare is written in place (its files may be links to the live site's): a file is
 removed before it is written, and whatever the new site does not have is removed
-before the swap.
+before the swap. The spare's files are listed by `find`, in another process while the
+new site is being written (walking 10,000 page folders here took 70 ms of a 1 s edit).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from .config import CONFIG_FILE, SOURCE_FOLDERS
@@ -71,6 +73,7 @@ class Staging:
         self.inputs = inputs
         self.keep_spare = keep_spare
         self.recycled = False  # built in the spare: files the new site lacks must go
+        self.listing: Listing | None = None  # the spare's files, when recycled
         self.kept: set[str] = set()  # paths in the new site (normalized)
 
     def __enter__(self) -> Staging:
@@ -80,6 +83,7 @@ class Staging:
         if self.keep_spare and not self.spare.is_symlink() and (self.spare / MARKER).is_file():
             self.spare.rename(self.dir)
             self.recycled = True
+            self.listing = Listing(self.dir)
         else:
             self.dir.mkdir(parents=True)
         self.write(MARKER, MARKER_TEXT.format(self.inputs).encode())
@@ -143,7 +147,11 @@ class Staging:
         deleted, a large one by a detached `rm`, off the build's critical path (an interrupted
         removal is finished by the next build)."""
         if self.recycled:
-            _remove_all_but(str(self.dir), self.kept)
+            listed = self.listing.files() if self.listing is not None else None
+            if listed is None:
+                _remove_all_but(str(self.dir), self.kept)
+            else:
+                _remove_files(str(self.dir), listed - self.kept)
         old = self.out.parent / f".{self.out.name}.old-{os.getpid()}"
         if self.out.exists():
             self.out.rename(old)
@@ -161,8 +169,38 @@ class Staging:
             shutil.rmtree(old)
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        if self.listing is not None:
+            self.listing.close()
         if self.dir.exists():  # not committed: the build failed
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Listing:
+    """Every file under a folder (symlinks included, folders not), as normalized paths in it,
+    listed by `find` in another process meanwhile. The folder's files from before are all
+    listed whatever is written into it since; files added since may be listed too."""
+
+    def __init__(self, folder: Path):
+        self.output = tempfile.TemporaryFile()  # not a pipe: `find` never waits for us
+        try:
+            self.process: subprocess.Popen | None = subprocess.Popen(
+                ["find", ".", "-mindepth", "1", "!", "-type", "d", "-print0"], cwd=folder,
+                stdout=self.output, stderr=subprocess.DEVNULL)
+        except OSError:  # no `find` here
+            self.process = None
+
+    def files(self) -> set[str] | None:
+        """The paths found; None when `find` is missing or failed (the caller walks the folder)."""
+        if self.process is None or self.process.wait() != 0:
+            return None
+        self.output.seek(0)
+        return {os.path.normpath(os.fsdecode(path)) for path in self.output.read().split(b"\0") if path}
+
+    def close(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.output.close()
 
 
 def _make_folder(folder: str, root: str) -> None:
@@ -184,6 +222,31 @@ def _same_file(a: str, b: str) -> bool:
     except OSError:
         return False
     return (sa.st_ino, sa.st_dev) == (sb.st_ino, sb.st_dev)
+
+
+def _remove_files(root: str, stale: set[str]) -> None:
+    """Remove these files (paths in `root`), then the folders that left empty. A file listed
+    may have made way for the new site's since: removed with a folder in the way of a new
+    file, or replaced by a new folder."""
+    folders = set()
+    for rel in stale:
+        path = os.path.join(root, rel)
+        try:
+            os.unlink(path)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError:
+            if os.path.isdir(path) and not os.path.islink(path):
+                continue
+            raise
+        folders.add(os.path.dirname(rel))
+    for folder in sorted(folders, key=len, reverse=True):  # the deepest first
+        while folder:
+            try:
+                os.rmdir(os.path.join(root, folder))
+            except OSError:  # not empty
+                break
+            folder = os.path.dirname(folder)
 
 
 def _remove_all_but(root: str, kept: set[str], inside: str = "") -> bool:

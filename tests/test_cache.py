@@ -243,7 +243,11 @@ def test_no_cache_neither_reads_nor_writes_it(project, cli):
     assert not (project / ".mastery-cache").exists()
 
 
-def test_incremental_builds_reuse_the_spare_site_and_never_write_through_its_links(project, cli, tmp_path):
+@pytest.mark.parametrize("find", ["find", "no find"])  # the spare's files listed by `find`, or walked
+def test_incremental_builds_reuse_the_spare_site_and_never_write_through_its_links(project, cli, tmp_path, find,
+                                                                                   monkeypatch):
+    if find == "no find":
+        monkeypatch.setenv("PATH", str(tmp_path / "no-programs"))
     site, spare = project / "_site", project / "._site.spare"
     framed = "sessions/2026-11-21-framed/index.html"
     assert cli("build", project).code == 0
