@@ -6,6 +6,7 @@ need); `build()` renders the planned pages and swaps the finished site in.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -375,11 +376,14 @@ def plan_site(site: Site, caches: Caches | None = None, head: str | None = None)
 
 
 def _render_pages(site: Site, env: jinja2.Environment, specs: list[PageSpec], sink: Sink, jobs: int) -> None:
-    """Interleaved shares (neighbouring pages cost alike), one task per share."""
+    """Interleaved shares (neighbouring pages cost alike), one task per share. Many pages
+    rendered in this process are rendered collecting garbage, as a worker would."""
     shares = max(1, jobs) * 32
     chunks = [range(start, len(specs), shares) for start in range(min(shares, len(specs)))]
-    jobs = jobs if len(specs) >= MIN_ITEMS else 1
-    errors = [d for found in pmap(_render_chunk, chunks, jobs, (site, env, specs, sink), min_items=1) for d in found]
+    many = len(specs) >= MIN_ITEMS
+    with collector.collecting() if many else contextlib.nullcontext():
+        found = pmap(_render_chunk, chunks, jobs if many else 1, (site, env, specs, sink), min_items=1)
+    errors = [d for items in found for d in items]
     if errors:
         diags = Diagnostics()
         diags.items.extend(errors)

@@ -25,6 +25,20 @@ def paused():
 
 
 @contextlib.contextmanager
+def collecting():
+    """Cyclic garbage collection meanwhile, even inside `paused()`: for long runs of work that
+    leave garbage behind (a one-process build renders thousands of pages: 15 MiB more at
+    10,000 sessions without it)."""
+    enabled = gc.isenabled()
+    gc.enable()
+    try:
+        yield
+    finally:
+        if not enabled:
+            gc.disable()
+
+
+@contextlib.contextmanager
 def frozen():
     """Leave every object alive now out of cyclic collections until the block ends (gc.freeze),
     so collections meanwhile walk only what the block makes; forked workers inherit the objects

@@ -33,7 +33,10 @@ def pmap(func: Callable[[Any, Any], Any], items: Sequence, jobs: int, shared: An
 
         if "fork" in multiprocessing.get_all_start_methods():
             return _forked(multiprocessing.get_context("fork"), func, items, jobs, shared)
-    return [func(shared, item) for item in items]
+    if len(items) < MIN_ITEMS:
+        return [func(shared, item) for item in items]
+    with collector.collecting():  # as a worker would (see _forked)
+        return [func(shared, item) for item in items]
 
 
 def _forked(context, func: Callable[[Any, Any], Any], items: Sequence, jobs: int, shared: Any) -> list:
