@@ -242,9 +242,10 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     final = out.resolve()
     with Staging(out, inputs, keep_spare=True) as staging:
         for spec in specs:
-            if spec.file in render or not staging.reuse(spec.file, os.path.join(final, spec.file)):
-                staging.write(spec.file, render_page(env, site, spec))
-                caches.pages[spec.file] = None  # its fingerprint is not known: the next full build renders it
+            file = spec.file
+            if file in render or not staging.reuse(file, os.path.join(final, file)):
+                staging.write(file, render_page(env, site, spec))
+                caches.pages[file] = None  # its fingerprint is not known: the next full build renders it
         write_assets(site, chain, staging, caches)
         staging.commit(len(specs))
     caches.output = inputs
@@ -421,19 +422,20 @@ def render_reusing(site: Site, chain: list[Path], env: jinja2.Environment, specs
         if stop is not None and n % 128 == 0 and stop():
             raise Interrupted
         key = scope + spec.digest(seen) if spec.template not in volatile else None
-        old = reuse.get(spec.file)
-        if key is not None and old is not None and old[0] == key and sink.reuse(spec.file, old[1]):
-            fresh[spec.file] = old
+        file = spec.file
+        old = reuse.get(file)
+        if key is not None and old is not None and old[0] == key and sink.reuse(file, old[1]):
+            fresh[file] = old
             continue
         if final is None:
             if stop is not None and stop():  # a page may take 50 ms: ask before each
                 raise Interrupted
             data = render_page(env, site, spec)
-            sink.write(spec.file, data)
-            fresh[spec.file] = (key, data)
+            sink.write(file, data)
+            fresh[file] = (key, data)
         else:
             todo.append(spec)
-            fresh[spec.file] = (key, os.path.join(final, spec.file))
+            fresh[file] = (key, os.path.join(final, file))
     if todo:
         _render_pages(site, env, todo, sink, jobs)
     reuse.clear()
