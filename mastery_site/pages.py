@@ -235,13 +235,16 @@ def _session_pages(portfolio: Portfolio, stats: dict, memo: dict | None = None) 
     kept = dict(memo or {})
     memo = memo if memo is not None else {}  # filled again with this plan's pages
     memo.clear()
-    for group in by_goal.values():
+    for slug, group in by_goal.items():
+        goal = portfolio.goals.get(slug) if slug else None
+        goal_key = goal.key if goal is not None else None
+        versions = [s.key for s in group]
+        last_i = len(group) - 1
         for i, s in enumerate(group):
             setback = s.outcome == "setback" and s.goal
-            neighbours = (s, portfolio.goals.get(s.goal) if s.goal else None,
-                          group[i - 1] if i > 0 else None, group[i + 1] if i + 1 < len(group) else None)
-            inputs = (*neighbours, records[s.goal] if setback else None)
-            keys = tuple([entry.key if entry is not None else None for entry in neighbours])
+            inputs = (s, goal, group[i - 1] if i > 0 else None, group[i + 1] if i < last_i else None,
+                      records[s.goal] if setback else None)
+            keys = (versions[i], goal_key, versions[i - 1] if i > 0 else None, versions[i + 1] if i < last_i else None)
             last = kept.get(s.source)
             if last is not None and last[1] == keys and all(map(operator.is_, last[0], inputs)):
                 memo[s.source] = last
