@@ -111,6 +111,10 @@ def _apply(project, kind: str, n: int) -> None:
     elif kind == "outcome":  # a setback now, or no longer one (its page shows earlier wins only then)
         outcome = "success" if "\noutcome: setback" in text else "setback"
         path.write_text(re.sub(r"\noutcome: \w+", "", text).replace("\ntitle: ", f"\noutcome: {outcome}\ntitle: ", 1))
+    elif kind == "hide":  # out of the public site, or back in: its neighbours change
+        hidden = "\nvisibility: private" in text
+        text = re.sub(r"\nvisibility: \w+", "", text)
+        path.write_text(text if hidden else text.replace("\ntitle: ", "\nvisibility: private\ntitle: ", 1))
     elif kind == "goal":  # in every page of its sessions, and their search-index pieces
         goal = sorted((project / "content/goals").glob("*.md"))[n % 5]
         goal.write_text(goal.read_text().replace("\ntitle: ", f"\ntitle: Goal {n}, ", 1))
@@ -122,8 +126,8 @@ def _apply(project, kind: str, n: int) -> None:
         (path.parent / f"2026-11-2{n % 10}-added-{n}.md").write_text(f"---\ntitle: Added {n}\n---\n\nNew.\n")
 
 
-EDITS = st.lists(st.tuples(st.sampled_from(["body", "private", "image", "title", "outcome", "goal", "touch", "add",
-                                             "remove"]),
+EDITS = st.lists(st.tuples(st.sampled_from(["body", "private", "image", "title", "outcome", "hide", "goal", "touch",
+                                             "add", "remove"]),
                            st.integers(0, 60)), min_size=1, max_size=3)
 
 
