@@ -23,7 +23,7 @@ from .aggregate import aggregate, today_of
 from .cache import SHARDS, cache_store, load_store, save_store, shard_of
 from .charts import Pictures
 from .config import load_config
-from .content import FileCache, Loaded, body_edits, body_key, changed_files, load, scan_content, select
+from .content import CACHED_ENTRIES, FileCache, Loaded, body_edits, body_key, changed_files, load, scan_content, select
 from .diagnostics import BuildError, Diagnostic, Diagnostics, Where
 from .images import without_location
 from .model import Portfolio
@@ -90,6 +90,12 @@ class Shard:
     files: FileCache
     bodies: dict
     search: dict
+
+    def __getstate__(self) -> dict:
+        """Rendered bodies are saved without their search words, as entries are (see
+        content.cached_entry)."""
+        bodies = {key: (html, text, None, images) for key, (html, text, _, images) in self.bodies.items()}
+        return {**self.__dict__, "bodies": bodies}
 
 
 Rendered = dict[str, tuple[bytes | None, bytes | str]]  # page file → (key: see render_reusing, bytes or file)
@@ -311,7 +317,7 @@ def _save_caches(store: Path, caches: Caches, snapshot: Snapshot | None = None,
     titles in other sessions' search-index pieces), and the others are not compared (~70 ms)."""
     shards = _shards_of(caches, None if edited is None else {shard_of(rel) for rel in edited})
     save_store(store, caches, {n: shard for n, shard in shards.items() if not _same_shard(shard, caches.stored.get(n))},
-               {SNAPSHOT_FILE: (snapshot, BY_REFERENCE)} if snapshot is not None else None)
+               {SNAPSHOT_FILE: (snapshot, BY_REFERENCE)} if snapshot is not None else None, CACHED_ENTRIES)
     caches.stored.update(shards)
 
 

@@ -10,10 +10,10 @@ repository is never trusted, only ignored.
 
 A store is a folder: a small index and SHARDS shards, each file signed on its own.
 The entries of a file go to the shard its path hashes to, so an edit rewrites one
-shard, not the whole cache (about 100 MB at 10,000 sessions). Beside them, the last
+shard, not the whole cache (about 60 MB at 10,000 sessions). Beside them, the last
 full build's model and plan (see snapshot.py), which names entries by reference.
 
-Checking the signatures of 100 MB takes 90 ms, which an edit would pay on every build.
+Checking the signatures of 100 MB took 90 ms, which an edit would pay on every build.
 So a signed manifest records the identity of each file found well signed: inode, size,
 mtime and ctime, as `git` trusts its index. A file with that identity has not been
 written since it was checked (writing or replacing a file gives it a new ctime, which
@@ -35,7 +35,7 @@ from pathlib import Path
 from . import __version__, collector
 
 CACHE_DIR = ".mastery-cache"
-FORMAT = 12  # of what is cached (the model's classes, the code templates compile to: see
+FORMAT = 13  # of what is cached (the model's classes, the code templates compile to: see
 # theme.SiteCodeGenerator): a cache of another format is ignored
 MAGIC = b"mastery-cache\n"
 MANIFEST = "manifest.bin"  # file name → its identity when last found well signed (see _identity)
@@ -79,18 +79,19 @@ def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
 
 
 def save_store(folder: Path, index, shards: dict[int, object],
-               others: dict[str, tuple[object, dict[type, Callable] | None]] | None = None) -> None:
-    """Write the given shards and `others` (file name → value, see `save_cache`), then the
-    index: shards not given are unchanged on disk."""
+               others: dict[str, tuple[object, dict[type, Callable] | None]] | None = None,
+               reducers: dict[type, Callable] | None = None) -> None:
+    """Write the given shards (with `reducers`, see `save_cache`) and `others` (file name →
+    (value, its reducers)), then the index: shards not given are unchanged on disk."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         (folder.parent / ".gitignore").write_text("*\n")  # never committed, even without init's .gitignore
     except OSError:
         return
     for n, value in sorted(shards.items()):
-        save_cache(folder / f"shard-{n:02}.bin", value)
-    for name, (value, by_reference) in (others or {}).items():
-        save_cache(folder / name, value, by_reference)
+        save_cache(folder / f"shard-{n:02}.bin", value, reducers)
+    for name, (value, saved_as) in (others or {}).items():
+        save_cache(folder / name, value, saved_as)
     save_cache(folder / "index.bin", index)
 
 
@@ -113,7 +114,7 @@ def load_cache(path: Path, find: Callable[[str, str], object | None] | None = No
         return None
     if key is None or not data.startswith(MAGIC) or len(data) < len(MAGIC) + 32:
         return None
-    view = memoryview(data)  # slices without copies: the cache is ~100 MB at 10,000 sessions
+    view = memoryview(data)  # slices without copies: the cache is ~60 MB at 10,000 sessions
     signature, payload = view[len(MAGIC):len(MAGIC) + 32], view[len(MAGIC) + 32:]
     if not (vouched == before == after
             or hmac.compare_digest(signature, hmac.new(key, payload, hashlib.sha256).digest())):
@@ -128,12 +129,14 @@ def load_cache(path: Path, find: Callable[[str, str], object | None] | None = No
     return value if version == (__version__, FORMAT) else None
 
 
-def save_cache(path: Path, value, by_reference: dict[type, Callable] | None = None) -> None:
+def save_cache(path: Path, value, reducers: dict[type, Callable] | None = None) -> None:
     """Write atomically; a cache that cannot be written is simply not written. The pickle is
     streamed to the file and signed as it goes (no copy of it in memory).
 
-    `by_reference`: type → reducer (as in copyreg) for objects stored elsewhere, saved as a
-    reference that `load_cache`'s `find` resolves."""
+    `reducers`: type → reducer (as in copyreg), for objects saved in part (see
+    content.cached_entry) or by reference, stored elsewhere, which `load_cache`'s `find`
+    resolves (see snapshot.py).
+    """
     key = _key()
     if key is None:
         return
@@ -143,8 +146,8 @@ def save_cache(path: Path, value, by_reference: dict[type, Callable] | None = No
             handle.write(MAGIC + bytes(32))  # the signature goes here once the payload is written
             signed = _Signed(handle, hmac.new(key, digestmod=hashlib.sha256))
             pickler = pickle.Pickler(signed, protocol=pickle.HIGHEST_PROTOCOL)
-            if by_reference:
-                pickler.dispatch_table = {**copyreg.dispatch_table, **by_reference}
+            if reducers:
+                pickler.dispatch_table = {**copyreg.dispatch_table, **reducers}
             pickler.dump(((__version__, FORMAT), value))
             handle.seek(len(MAGIC))
             handle.write(signed.mac.digest())

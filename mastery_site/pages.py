@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from .aggregate import achieved_milestones
-from .markup import slugify, summarize
+from .markup import search_words, slugify, summarize
 from .model import Goal, Page, Portfolio, Session
 
 FEED_ENTRIES = 50
@@ -372,7 +372,8 @@ def _goal_title(portfolio: Portfolio, entry: Goal | Session | Page) -> str:
 
 
 def _search_doc(entry: Goal | Session | Page, goal: str) -> dict:
-    text = entry.words  # the body's words, each once (see markup.search_words)
+    # the body's words, each once; made again from its text for an entry from the build cache
+    text = entry.words if entry.words is not None else search_words(entry.text.split())
     if isinstance(entry, Goal):
         return {"url": f"goals/{entry.slug}/", "title": entry.title, "kind": "goal", "goal": entry.title,
                 "tags": entry.tags, "date": entry.started.isoformat(), "text": text}

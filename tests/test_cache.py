@@ -199,6 +199,22 @@ def test_a_renamed_goal_shows_in_its_sessions_search_entries(project, cli, tmp_p
     assert site_files(project / "_site") == site_files(tmp_path / "full")
 
 
+def test_sessions_shown_again_are_rendered_from_their_files_read_again(project, cli, tmp_path):
+    """The build cache keeps entries without their Markdown source (content.cached_entry):
+    sessions hidden with their goal, then shown with it again, unchanged all along, are
+    rendered from their files, read again."""
+    goal = project / "content/goals/watercolour.md"
+    text = goal.read_text()
+    goal.write_text(text.replace("\ntitle: ", "\nvisibility: private\ntitle: ", 1))
+    assert cli("build", project).code == 0
+    assert not (project / "_site/sessions/2026-11-21-framed").exists()
+    goal.write_text(text)
+    assert cli("build", project).code == 0
+    assert "Simple oak frame" in (project / "_site/sessions/2026-11-21-framed/index.html").read_text()
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(project / "_site") == site_files(tmp_path / "full")
+
+
 def test_a_corrupt_cache_is_discarded(project, cli):
     assert cli("build", project).code == 0
     store = next((project / ".mastery-cache").glob("build-*"))
