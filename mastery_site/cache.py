@@ -35,7 +35,7 @@ from pathlib import Path
 from . import __version__, collector
 
 CACHE_DIR = ".mastery-cache"
-FORMAT = 13  # of what is cached (the model's classes, the code templates compile to: see
+FORMAT = 14  # of what is cached (the model's classes, the code templates compile to: see
 # theme.SiteCodeGenerator): a cache of another format is ignored
 MAGIC = b"mastery-cache\n"
 MANIFEST = "manifest.bin"  # file name → its identity when last found well signed (see _identity)

@@ -346,7 +346,9 @@ def _feedback_by_person(portfolio: Portfolio) -> list[tuple[str, str, list[tuple
 def search_index(portfolio: Portfolio, memo: dict | None = None) -> bytes:
     """Titles, tags, goal and body text of every included session, goal and page.
 
-    `memo` (the dev server's) keeps each entry's JSON between rebuilds; without it the
+    `memo` (the build cache's, the dev server's) keeps each entry's JSON, encoded, between
+    builds; the parts are joined in one pass (joining, bracketing and encoding the text of the
+    whole index one after another made 30 MB of copies at 10,000 sessions). Without it the
     index is encoded in one call, which is faster."""
     entries = [*portfolio.goals.values(), *reversed(portfolio.sessions), *portfolio.pages.values()]
     if memo is None:
@@ -359,12 +361,15 @@ def search_index(portfolio: Portfolio, memo: dict | None = None) -> bytes:
         key = (entry.key, goal)
         part = memo.get(key) if entry.key else None
         if part is None:
-            part = json.dumps(_search_doc(entry, goal), ensure_ascii=False, separators=(",", ":"))
+            part = json.dumps(_search_doc(entry, goal), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         fresh[key] = part
         parts.append(part)
     memo.clear()
     memo.update(fresh)
-    return ("[" + ",".join(parts) + "]").encode("utf-8")
+    if not parts:
+        return b"[]"
+    parts[0], parts[-1] = b"[" + parts[0], (parts[-1] if len(parts) > 1 else b"[" + parts[0]) + b"]"
+    return b",".join(parts)
 
 
 def _goal_title(portfolio: Portfolio, entry: Goal | Session | Page) -> str:
