@@ -6,7 +6,6 @@ need); `build()` renders the planned pages and swaps the finished site in.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -173,14 +172,15 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
         if result is not None:
             options.progress.done()
             return result
-        config = None
+        config_as_read = None
         if caches is not None:
             _take_memos(store, caches)
-            config = caches.config
+            config_as_read = caches.config
         site = load_site(root, options, caches=caches, found=found)
         collector.hold()
         # with the same configuration, edited sessions change only their own shards of the cache
-        edited = changed if caches is not None and caches.config == config and _sessions_only(changed) else None
+        same_config = caches is not None and caches.config == config_as_read
+        edited = changed if same_config and _sessions_only(changed) else None
         pages = _write_output(site, out, inputs, head, options, caches, store, edited)
     options.progress.done()
     return BuildResult(out, len(pages), site)
@@ -383,13 +383,14 @@ def plan_site(site: Site, caches: Caches | None = None, head: str | None = None)
 
 
 def _render_pages(site: Site, env: jinja2.Environment, specs: list[PageSpec], sink: Sink, jobs: int) -> None:
-    """Interleaved shares (neighbouring pages cost alike), one task per share. Many pages
-    rendered in this process are rendered collecting garbage, as a worker would."""
-    shares = max(1, jobs) * 32
-    chunks = [range(start, len(specs), shares) for start in range(min(shares, len(specs)))]
-    many = len(specs) >= MIN_ITEMS
-    with collector.collecting() if many else contextlib.nullcontext():
-        found = pmap(_render_chunk, chunks, jobs if many else 1, (site, env, specs, sink), min_items=1)
+    """In workers, interleaved shares (neighbouring pages cost alike), one task per share; in
+    this process, one task per page (so that pmap sees how many pages there are)."""
+    if jobs > 1 and len(specs) >= MIN_ITEMS:
+        shares = jobs * 32
+        chunks = [range(start, len(specs), shares) for start in range(shares)]
+    else:
+        jobs, chunks = 1, [range(i, i + 1) for i in range(len(specs))]
+    found = pmap(_render_chunk, chunks, jobs, (site, env, specs, sink), min_items=1)
     errors = [d for items in found for d in items]
     if errors:
         diags = Diagnostics()

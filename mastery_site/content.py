@@ -86,9 +86,7 @@ def _scan(root: Path, rel: str, kind: str | None, linked: bool, found: dict, eve
     for e in entries:
         path = f"{rel}/{e.name}"
         if e.is_dir():
-            inner = KINDS.get(e.name) if rel == "content" else kind if kind == "session" and not bundle else None
-            if inner == "session" and e.name.startswith("."):
-                inner = None
+            inner = _kind_inside(rel, e.name, kind, bundle)
             if inner is not None or not e.is_symlink():  # content/sessions and the like may be links
                 _scan(root, path, inner, linked or (e.is_symlink() and rel != "content"), found, every)
             continue
@@ -97,9 +95,17 @@ def _scan(root: Path, rel: str, kind: str | None, linked: bool, found: dict, eve
         except OSError:  # a broken symlink: nothing to read
             continue
         every.append((path, stamp))
-        if kind is not None and _wanted(e.name) and (not bundle or e.name == "index.md") \
-                and (kind == "session" or rel == f"content/{kind}s"):
+        if kind is not None and _wanted(e.name) and (not bundle or e.name == "index.md"):
             found[kind].append((path, stamp))
+
+
+def _kind_inside(rel: str, name: str, kind: str | None, bundle: bool) -> str | None:
+    """What the Markdown files of the folder `rel`/`name` are: goals, sessions or pages right
+    in content/; more sessions in a sessions folder that is no bundle (hidden folders aside);
+    else nothing to read (goals and pages are the files right in their folder)."""
+    if rel == "content":
+        return KINDS.get(name)
+    return kind if kind == "session" and not bundle and not name.startswith(".") else None
 
 
 _name = operator.attrgetter("name")

@@ -100,7 +100,7 @@ def pages_naming(specs: list[PageSpec], entries: list[Goal | Session | Page]) ->
     """The files of the pages whose context holds one of `entries` (by identity): after an
     edit that leaves everything else as it was, the only pages that can differ. Big shared
     values are looked into once (as in `fingerprint`); a session's page that shows no earlier
-    wins or comebacks holds entries in four places only (10,000 pages: 35 → ~15 ms)."""
+    wins or comebacks holds entries in four places only (a body edit at 10,000: 50 → 33 ms)."""
     wanted = {id(entry) for entry in entries}
     seen: dict[int, bool] = {}
 
@@ -375,7 +375,8 @@ def search_index(portfolio: Portfolio, memo: dict | None = None) -> bytes:
     memo.update(fresh)
     if not parts:
         return b"[]"
-    parts[0], parts[-1] = b"[" + parts[0], (parts[-1] if len(parts) > 1 else b"[" + parts[0]) + b"]"
+    parts[0] = b"[" + parts[0]
+    parts[-1] += b"]"
     return b",".join(parts)
 
 

@@ -260,6 +260,25 @@ def test_files_the_manifest_vouches_for_are_read_unchecked_and_any_other_is_chec
     assert "Walk-run intervals" in (project / "_site/search-index.json").read_text()  # written from the cache
 
 
+@pytest.mark.parametrize("goals", [0, 1, 2])
+def test_the_search_index_joined_from_cached_parts_is_the_one_encoded_at_once(goals, cli, tmp_path, monkeypatch):
+    """With the cache, the index is joined from each entry's encoded part (pages.search_index);
+    without, encoded in one call: the same bytes, down to an index of none or one entry."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    cli("init", tmp_path / "p")
+    shutil.rmtree(tmp_path / "p/content/sessions")
+    shutil.rmtree(tmp_path / "p/content/pages")
+    first = tmp_path / "p/content/goals/my-first-goal.md"
+    for n in range(1, goals):
+        first.with_name(f"goal-{n}.md").write_text(first.read_text())
+    if not goals:
+        first.unlink()
+    assert cli("build", tmp_path / "p").code == 0
+    assert cli("build", tmp_path / "p", "-o", tmp_path / "full", "--no-cache").code == 0
+    index = (tmp_path / "p/_site/search-index.json").read_bytes()
+    assert len(json.loads(index)) == goals and index == (tmp_path / "full/search-index.json").read_bytes()
+
+
 def test_no_cache_neither_reads_nor_writes_it(project, cli):
     assert cli("build", project, "--no-cache").code == 0
     assert not (project / ".mastery-cache").exists()
