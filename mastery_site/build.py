@@ -199,7 +199,7 @@ def _write_output(site: Site, out: Path, inputs: str, head: str, options: Option
     reuse = None if caches is None else {file: (key, os.path.join(final, file)) for file, key in caches.pages.items()}
     with Staging(out, inputs, keep_spare=caches is not None) as staging:
         pages = write_site(site, chain, env, staging, specs, reuse, caches, options.jobs, final)
-        staging.keep(pages)  # written by workers
+        staging.keep(pages)  # some written by forked processes
         options.progress.phase("swapping the new site in")
         staging.commit(len(pages))
     if caches is not None:  # `fresh` (--no-cache) neither reads nor writes it, nor fingerprints pages
@@ -383,8 +383,8 @@ def plan_site(site: Site, caches: Caches | None = None, head: str | None = None)
 
 
 def _render_pages(site: Site, env: jinja2.Environment, specs: list[PageSpec], sink: Sink, jobs: int) -> None:
-    """In workers, interleaved shares (neighbouring pages cost alike), one task per share; in
-    this process, one task per page (so that pmap sees how many pages there are)."""
+    """In several processes, interleaved shares (neighbouring pages cost alike), one task per
+    share; in this one alone, one task per page (so that pmap sees how many pages there are)."""
     if jobs > 1 and len(specs) >= MIN_ITEMS:
         shares = jobs * 32
         chunks = [range(start, len(specs), shares) for start in range(shares)]
@@ -399,7 +399,7 @@ def _render_pages(site: Site, env: jinja2.Environment, specs: list[PageSpec], si
 
 
 def _render_chunk(shared: tuple, indices: range) -> list[Diagnostic]:
-    """Render and write some pages (in a worker process); errors come back as diagnostics."""
+    """Render and write some pages (maybe in a forked process); errors come back as diagnostics."""
     site, env, specs, sink = shared
     try:
         for i in indices:

@@ -1,0 +1,49 @@
+"""pmap: this process and forked ones take shares of the items; results come back in order,
+and a failure anywhere is raised here, with no process left behind."""
+
+import os
+import time
+
+import pytest
+
+from mastery_site.parallel import MIN_ITEMS, pmap
+
+
+def test_results_come_back_in_the_items_order_from_every_process():
+    items = list(range(3 * MIN_ITEMS))
+
+    def slowly(base, item):
+        time.sleep(0.0005)  # long enough for the forked processes to start and take shares
+        return base + item, os.getpid()
+
+    results = pmap(slowly, items, jobs=3, shared=1000)
+    assert [value for value, _ in results] == [1000 + item for item in items]
+    assert len({pid for _, pid in results}) > 1  # not all made here
+    assert os.getpid() in {pid for _, pid in results}  # this process took shares too
+
+
+def fail_at(_, item):
+    if item == 2 * MIN_ITEMS - 1:  # a share near the end: a forked process may take it, or this one
+        raise KeyError(f"item {item}")
+    return item
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_an_exception_in_any_process_is_raised_here(jobs):
+    with pytest.raises(KeyError, match="item"):
+        pmap(fail_at, list(range(2 * MIN_ITEMS)), jobs=jobs)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # every forked process was waited for
+
+
+def test_a_forked_process_that_dies_is_reported_not_waited_for_forever():
+    parent = os.getpid()
+
+    def die_in_a_child(_, item):
+        if os.getpid() != parent:
+            os._exit(3)
+        time.sleep(0.0005)
+        return item
+
+    with pytest.raises(RuntimeError, match="ended without its results"):
+        pmap(die_in_a_child, list(range(MIN_ITEMS)), jobs=2)
