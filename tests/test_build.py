@@ -200,3 +200,14 @@ def test_template_errors_in_worker_processes_are_reported(cli, tmp_path):
     result = cli("build", project, "-j", "2", "--no-cache")
     assert result.code == 1 and "Traceback" not in result.err
     assert "templates/session.html:2:1: error: template error while rendering /sessions/" in result.err
+
+
+def test_template_syntax_errors_are_reported_when_templates_are_compiled_before_forking(cli, tmp_path):
+    """Templates are compiled in this process before it forks (so the forked ones inherit
+    them); a broken one is still reported at its line, by the page that uses it."""
+    from conftest import write_tree
+    project = many_sessions(tmp_path / "p")
+    write_tree(project, {"templates/tag.html": "line one\n{% if %}\n", "templates/unused.html": "{% for %}"})
+    result = cli("build", project, "-j", "2", "--no-cache")
+    assert result.code == 1 and "Traceback" not in result.err
+    assert "templates/tag.html:2:" in result.err and "unused.html" not in result.err
