@@ -202,22 +202,26 @@ def _known_files(root: Path, cache: FileCache, changed: set[str]) -> list[tuple[
 def _read_task(shared: tuple[Path, Config], task: tuple[str, str, bool]) -> FileResult:
     root, config = shared
     kind, rel, linked = task
-    return _read_file(root, root / rel, kind, config, renderer_for(config.allow_html, "private"), linked)
+    return _read_file(root, rel, kind, config, renderer_for(config.allow_html, "private"), linked)
 
 
-def _read_file(root: Path, path: Path, kind: str, config: Config, checker: Renderer, linked: bool) -> FileResult:
+def _read_file(root: Path, rel: str, kind: str, config: Config, checker: Renderer, linked: bool) -> FileResult:
+    """`rel`: the file's path in the project, with forward slashes. Paths are strings here,
+    not Path objects: 10 % of reading a file went to making and taking apart Paths."""
     diags = Diagnostics()
     result = FileResult(kind, None, {}, diags.items)
-    doc = _document(root, path, diags, linked)
+    doc = _document(root, rel, diags, linked)
     if doc is None:
         return result
+    folder, name = posixpath.split(rel)
+    stem = name[:-3] if name.endswith(".md") else posixpath.splitext(name)[0]
     if kind == "goal":
-        result.entry = read_goal(doc, _file_slug(path.stem, doc, diags, "goal"), config, diags)
+        result.entry = read_goal(doc, _file_slug(stem, doc, diags, "goal"), config, diags)
     elif kind == "session":
-        name = path.parent.name if path.name == "index.md" else path.stem
+        name = posixpath.basename(folder) if name == "index.md" else stem
         result.entry, result.spots = read_session(doc, slugify(name), _name_date(name, doc, diags), config, diags)
     else:
-        result.entry = read_page(doc, _file_slug(path.stem, doc, diags, "page"), config, diags)
+        result.entry = read_page(doc, _file_slug(stem, doc, diags, "page"), config, diags)
     _check_images(root, doc, checker, diags)
     return result
 
@@ -237,12 +241,13 @@ def _add(loaded: Loaded, result: FileResult, diags: Diagnostics) -> None:
         loaded.pages[entry.slug] = entry
 
 
-def _document(root: Path, path: Path, diags: Diagnostics, linked: bool) -> Document | None:
-    rel = path.relative_to(root).as_posix()
-    if linked and not path.resolve().is_relative_to((root / "content").resolve()):
+def _document(root: Path, rel: str, diags: Diagnostics, linked: bool) -> Document | None:
+    if linked and not (root / rel).resolve().is_relative_to((root / "content").resolve()):
         diags.error(Where(rel), "a symlink out of the content folder; not read")
         return None
-    text = decode(path.read_bytes(), rel, diags)
+    with open(os.path.join(root, rel), "rb") as file:
+        raw = file.read()
+    text = decode(raw, rel, diags)
     return None if text is None else parse(text, rel, diags)
 
 
@@ -412,7 +417,7 @@ def body_edits(root: Path, config: Config, cache: FileCache, rels: set[str], aud
         stamp = _restamp(root, rel, old_stamp)
         if stamp is None or old.entry is None or old.items or old.entry.images:
             return None
-        new = _read_file(root, root / rel, old.kind, config, renderer_for(config.allow_html, "private"), old_stamp[3])
+        new = _read_file(root, rel, old.kind, config, renderer_for(config.allow_html, "private"), old_stamp[3])
         if new.entry is None or new.items or new.spots != old.spots or "![" in new.entry.body \
                 or _without_body(new.entry) != _without_body(old.entry):
             return None

@@ -124,6 +124,17 @@ def test_yaml_11_surprises_stay_strings(tmp_path, cli):
     assert "<h1>2026-01-01</h1>" in page and "#on" in page and "#2026" in page
 
 
+def test_a_quoted_value_stays_a_string_after_the_same_value_unquoted(tmp_path, cli):
+    """YAML tags are remembered by value across files (frontmatter._Composer): quoting counts."""
+    result, lines = check(tmp_path, cli, {
+        "content/sessions/2026-03-01-a.md": "---\ntitle: A\ndifficulty: 3\n---\n",
+        "content/sessions/2026-03-02-b.md": '---\ntitle: B\ndifficulty: "3"\n---\n',
+    })
+    assert result.code == 1
+    assert lines == ['content/sessions/2026-03-02-b.md:3:13: error: difficulty must be a whole number from 1 to 5, '
+                     'got "3"']
+
+
 def test_non_utf8_file(tmp_path, cli):
     result, lines = check(tmp_path, cli, {"content/sessions/2026-03-01-x.md": b"---\ntitle: caf\xe9\n---\n"})
     assert result.code == 1
