@@ -23,6 +23,7 @@ from . import collector
 
 MIN_ITEMS = 400  # below this, one process is faster
 SHARES_PER_JOB = 128  # small shares: the processes finish close together
+MAX_SHARES = 8192  # their numbers must fit in a pipe's buffer (64 KiB on Linux) before anyone reads
 
 
 def default_jobs() -> int:
@@ -58,7 +59,7 @@ def _shared_out(func: Callable[[Any, Any], Any], items: Sequence, jobs: int, sha
     read from: a cold build at 10,000 sessions 8 % faster (2 cores, median of 7 taking
     turns), since half the results never need pickling and this process's feeding no
     longer took CPU from the workers."""
-    size = -(-len(items) // (jobs * SHARES_PER_JOB))
+    size = -(-len(items) // min(jobs * SHARES_PER_JOB, MAX_SHARES))
     starts = range(0, len(items), size)
     queue, feed = os.pipe()
     os.write(feed, b"".join(struct.pack("<I", n) for n in range(len(starts))))
@@ -79,7 +80,10 @@ def _shared_out(func: Callable[[Any, Any], Any], items: Sequence, jobs: int, sha
     try:
         with collector.frozen():  # forked processes inherit the model frozen (see collector.frozen)
             for _ in range(jobs - 1):
-                forked.append(_Forked(work))
+                try:
+                    forked.append(_Forked(work))
+                except OSError:  # no more processes or no temporary file: fewer take the shares
+                    break
             if meanwhile is not None:
                 meanwhile()
             with collector.collecting():
@@ -105,7 +109,11 @@ class _Forked:
     def __init__(self, work: Callable[[Callable[[int, list], None]], None]):
         self.file = tempfile.TemporaryFile()
         self.offset = 0
-        self.pid = os.fork()
+        try:
+            self.pid = os.fork()
+        except OSError:
+            self.file.close()
+            raise
         if not self.pid:
             self._run(work)
 

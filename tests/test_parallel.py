@@ -47,3 +47,11 @@ def test_a_forked_process_that_dies_is_reported_not_waited_for_forever():
 
     with pytest.raises(RuntimeError, match="ended without its results"):
         pmap(die_in_a_child, list(range(MIN_ITEMS)), jobs=2)
+
+
+def test_when_no_process_can_be_forked_this_one_takes_every_share(monkeypatch):
+    def no_fork():
+        raise BlockingIOError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert pmap(lambda _, item: item * 2, list(range(MIN_ITEMS)), jobs=4) == [item * 2 for item in range(MIN_ITEMS)]
