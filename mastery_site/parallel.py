@@ -122,6 +122,7 @@ class _Forked:
         """In the forked process: it never returns into the caller's code."""
         code = 0
         try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # stop() ends it, whatever the caller set up
             gc.enable()  # its own garbage is its to collect
             work(self._append)
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
