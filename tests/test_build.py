@@ -131,7 +131,7 @@ def test_a_build_leaves_the_callers_collector_as_it_found_it(tmp_path):
 
     from mastery_site.build import Options, build
     gc.unfreeze()  # what the dev server's tests may have frozen
-    build(REPO, tmp_path / "site", Options(jobs=1))  # one process: no worker pool unfreezes for it
+    build(REPO, tmp_path / "site", Options(jobs=1))  # one process: no forking unfreezes for it
     assert gc.get_freeze_count() == 0  # the model it froze while building can be collected again
 
 
