@@ -110,6 +110,7 @@ class _Forked:
     def __init__(self, work: Callable[[Callable[[int, list], None]], None]):
         self.file = tempfile.TemporaryFile()
         self.offset = 0
+        self.parent = os.getpid()
         try:
             self.pid = os.fork()
         except OSError:
@@ -135,6 +136,8 @@ class _Forked:
             os._exit(code)
 
     def _append(self, n: int, results: Any) -> None:
+        if os.getppid() != self.parent:  # the parent was killed: no one will read these
+            os._exit(1)
         data = pickle.dumps((n, results), pickle.HIGHEST_PROTOCOL)
         with memoryview(_FRAME.pack(len(data)) + data) as view:
             while view:

@@ -55,3 +55,40 @@ def test_when_no_process_can_be_forked_this_one_takes_every_share(monkeypatch):
 
     monkeypatch.setattr(os, "fork", no_fork)
     assert pmap(lambda _, item: item * 2, list(range(MIN_ITEMS)), jobs=4) == [item * 2 for item in range(MIN_ITEMS)]
+
+
+def test_forked_processes_stop_soon_when_this_one_is_killed(tmp_path):
+    """A build killed outright (SIGKILL, OOM) leaves no process rendering for no one."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import os, signal, time
+        from mastery_site.parallel import pmap
+        parent = os.getpid()
+        def item(_, n):
+            if os.getpid() != parent:
+                open({str(tmp_path / "child")!r}, "w").write(str(os.getpid()))
+            elif n > 300:
+                time.sleep(0.2)  # the forked process has taken shares by now
+                os.kill(parent, signal.SIGKILL)
+            time.sleep(0.002)
+            return n
+        pmap(item, list(range(4000)), jobs=2)
+    """)
+    subprocess.run([sys.executable, "-c", script], timeout=60)
+    child = int((tmp_path / "child").read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _running(child):
+        time.sleep(0.05)
+    assert not _running(child)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
