@@ -67,10 +67,13 @@ def _shared_out(func: Callable[[Any, Any], Any], items: Sequence, jobs: int, sha
     os.close(feed)
     done: dict[int, list] = {}
 
+    def run(n: int) -> list:
+        return [func(shared, item) for item in items[starts[n]:starts[n] + size]]
+
     def work(deliver: Callable[[int, list], None]) -> None:
         while share := os.read(queue, 4):
             n = struct.unpack("<I", share)[0]
-            deliver(n, [func(shared, item) for item in items[starts[n]:starts[n] + size]])
+            deliver(n, run(n))
 
     def keep(n: int, results: list) -> None:
         done[n] = results
@@ -92,6 +95,10 @@ def _shared_out(func: Callable[[Any, Any], Any], items: Sequence, jobs: int, sha
         while forked:
             forked[-1].finish(done)
             forked.pop()
+        missing = [n for n in range(len(starts)) if n not in done]
+        if missing:  # taken by a forked process that died without a word (killed, no space left)
+            with collector.collecting():
+                done.update((n, run(n)) for n in missing)
     finally:
         os.close(queue)
         for process in forked:  # this process failed or was interrupted: stop the others
@@ -129,19 +136,26 @@ class _Forked:
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
             code = 1
             try:
-                self._append(-1, exc)
+                pickle.dumps(exc)
             except Exception as unpicklable:  # noqa: BLE001
-                self._append(-1, RuntimeError(f"in a worker process: {exc!r} ({unpicklable})"))
+                exc = RuntimeError(f"in a worker process: {exc!r} ({unpicklable})")
+            self._append(-1, exc)
         finally:
             os._exit(code)
 
     def _append(self, n: int, results: Any) -> None:
-        if os.getppid() != self.parent:  # the parent was killed: no one will read these
+        """Write a share's results (or, n < 0, an exception). When the parent is gone, no one
+        will read them; when they cannot be written (no space left), the parent does the
+        shares that never arrived: either way, end here."""
+        if os.getppid() != self.parent:
             os._exit(1)
         data = pickle.dumps((n, results), pickle.HIGHEST_PROTOCOL)
-        with memoryview(_FRAME.pack(len(data)) + data) as view:
-            while view:
-                view = view[os.write(self.file.fileno(), view):]
+        try:
+            with memoryview(_FRAME.pack(len(data)) + data) as view:
+                while view:
+                    view = view[os.write(self.file.fileno(), view):]
+        except OSError:
+            os._exit(1)
 
     def collect(self, done: dict[int, list]) -> None:
         """Read the shares written so far into `done`; raise the exception written, if any."""
@@ -158,26 +172,19 @@ class _Forked:
             done[n] = results
 
     def finish(self, done: dict[int, list]) -> None:
-        """Wait for the process to end, then read the rest of what it wrote."""
-        _, status = os.waitpid(self.pid, 0)
+        """Wait for the process to end, then read the rest of what it wrote. If it died without
+        a word, the shares it took are simply missing from `done`."""
+        os.waitpid(self.pid, 0)
         self.pid = 0
         try:
             self.collect(done)
         finally:
             self.file.close()
-        if status != 0:  # it died without saying why
-            raise RuntimeError(f"a worker process ended without its results ({_how(status)})")
 
     def stop(self) -> None:
         if self.pid:
             _stop(self.pid)
         self.file.close()
-
-
-def _how(status: int) -> str:
-    if os.WIFSIGNALED(status):
-        return f"signal {os.WTERMSIG(status)}"
-    return f"exit status {os.waitstatus_to_exitcode(status)}"
 
 
 def _stop(pid: int) -> None:

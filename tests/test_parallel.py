@@ -36,17 +36,27 @@ def test_an_exception_in_any_process_is_raised_here(jobs):
         os.waitpid(-1, os.WNOHANG)  # every forked process was waited for
 
 
-def test_a_forked_process_that_dies_is_reported_not_waited_for_forever():
+def no_space_left(*_):
+    raise OSError(28, "No space left on device")
+
+
+@pytest.mark.parametrize("fails", ["dies", "cannot write"])
+def test_the_shares_of_a_forked_process_that_fails_are_done_here(fails, monkeypatch):
+    """Killed (out of memory) or unable to write its results (no space left for its
+    temporary file): what it took is done by this process, not lost, not waited for."""
     parent = os.getpid()
 
-    def die_in_a_child(_, item):
+    def fail_in_a_child(_, item):
         if os.getpid() != parent:
-            os._exit(3)
+            if fails == "dies":
+                os._exit(3)
+            monkeypatch.setattr(os, "write", no_space_left)  # in the forked process only
         time.sleep(0.0005)
-        return item
+        return item * 2
 
-    with pytest.raises(RuntimeError, match="ended without its results"):
-        pmap(die_in_a_child, list(range(MIN_ITEMS)), jobs=2)
+    assert pmap(fail_in_a_child, list(range(MIN_ITEMS)), jobs=2) == [item * 2 for item in range(MIN_ITEMS)]
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
 
 
 def test_when_no_process_can_be_forked_this_one_takes_every_share(monkeypatch):
