@@ -21,7 +21,6 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 
-
 class _Composer(_Loader):
     """The loader, remembering which tag each plain scalar resolves to. PyYAML resolves
     every scalar in Python (regular expressions by first character) even with libyaml;
