@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import os
 import tempfile
@@ -21,13 +22,13 @@ from jinja2 import meta
 
 from . import __version__, collector
 from .aggregate import aggregate, today_of
-from .cache import SHARDS, cache_store, load_store, save_store, shard_of
+from .cache import SHARDS, THIS_TAIL, cache_store, load_store, save_store, shard_file, shard_of
 from .charts import Pictures
 from .config import load_config
-from .content import CACHED_ENTRIES, FileCache, Loaded, body_edits, body_key, changed_files, load, scan_content, select
+from .content import FileCache, Loaded, body_edits, body_key, cached_entry, changed_files, load, scan_content, select
 from .diagnostics import BuildError, Diagnostic, Diagnostics, Where
 from .images import without_location
-from .model import Portfolio
+from .model import Goal, Page, Portfolio, Session
 from .output import Staging, check_output, recorded_inputs, static_files
 from .pages import PageSpec, images_of, pages_naming, plan, refresh_descriptions, search_index
 from .parallel import MIN_ITEMS, pmap
@@ -92,11 +93,25 @@ class Shard:
     bodies: dict
     search: dict
 
-    def __getstate__(self) -> dict:
-        """Rendered bodies are saved without their search words, as entries are (see
-        content.cached_entry)."""
-        bodies = {key: (html, text, None, images) for key, (html, text, _, images) in self.bodies.items()}
-        return {**self.__dict__, "bodies": bodies}
+
+def _packed(shard: Shard) -> tuple[Shard, dict[type, Callable], bytes]:
+    """A shard as saved (see cache.save_cache): its rendered bodies, three quarters of it, go
+    to the file's tail, of which an edit reads a few (cache.Tail); its pickle and its entries
+    (content.cached_entry) say where each is. Without search words, as entries are."""
+    tail = bytearray()
+    places: dict[tuple, tuple] = {}
+    bodies = {}
+    for key, (html, text, _, images) in shard.bodies.items():
+        if type(html) is tuple:  # still in the file it was read from: copied, not decoded
+            data, sizes = html[0].read(html[1], html[2] + html[3]), html[2:]
+        else:
+            encoded = html.encode(), text.encode()
+            data, sizes = b"".join(encoded), tuple(map(len, encoded))
+        places[key] = (THIS_TAIL, len(tail), *sizes)
+        tail += data
+        bodies[key] = (places[key], None, None, images)
+    reducers = dict.fromkeys((Goal, Session, Page), functools.partial(cached_entry, places))
+    return Shard(shard.config, shard.files, bodies, shard.search), reducers, bytes(tail)
 
 
 Rendered = dict[str, tuple[bytes | None, bytes | str]]  # page file → (key: see render_reusing, bytes or file)
@@ -318,8 +333,11 @@ def _save_caches(store: Path, caches: Caches, snapshot: Snapshot | None = None,
     the same; their shards alone can differ (their goals' are the same, and so are the goal
     titles in other sessions' search-index pieces), and the others are not compared (~70 ms)."""
     shards = _shards_of(caches, None if edited is None else {shard_of(rel) for rel in edited})
-    save_store(store, caches, {n: shard for n, shard in shards.items() if not _same_shard(shard, caches.stored.get(n))},
-               {SNAPSHOT_FILE: (snapshot, BY_REFERENCE)} if snapshot is not None else None, CACHED_ENTRIES)
+    files = {shard_file(n): _packed(shard) for n, shard in shards.items()
+             if not _same_shard(shard, caches.stored.get(n))}
+    if snapshot is not None:
+        files[SNAPSHOT_FILE] = (snapshot, BY_REFERENCE, b"")
+    save_store(store, caches, files)
     caches.stored.update(shards)
 
 

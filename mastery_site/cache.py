@@ -10,8 +10,10 @@ repository is never trusted, only ignored.
 
 A store is a folder: a small index and SHARDS shards, each file signed on its own.
 The entries of a file go to the shard its path hashes to, so an edit rewrites one
-shard, not the whole cache (about 60 MB at 10,000 sessions). Beside them, the last
+shard, not the whole cache (about 70 MB at 10,000 sessions). Beside them, the last
 full build's model and plan (see snapshot.py), which names entries by reference.
+A file may keep bytes after its pickle, its tail (the shards: rendered bodies, three
+quarters of them), read in parts when used (see Tail): an edit uses few of them.
 
 Checking the signatures of 100 MB took 90 ms, which an edit would pay on every build.
 So a signed manifest records the identity of each file found well signed: inode, size,
@@ -28,6 +30,7 @@ import hmac
 import io
 import os
 import pickle
+import struct
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -35,10 +38,11 @@ from pathlib import Path
 from . import __version__, collector
 
 CACHE_DIR = ".mastery-cache"
-FORMAT = 14  # of what is cached (the model's classes, the code templates compile to: see
+FORMAT = 15  # of what is cached (the model's classes, the code templates compile to: see
 # theme.SiteCodeGenerator): a cache of another format is ignored
 MAGIC = b"mastery-cache\n"
 MANIFEST = "manifest.bin"  # file name → its identity when last found well signed (see _identity)
+LENGTH = struct.Struct("<Q")  # a file ends with its pickle's length: MAGIC, signature, pickle, tail, length
 
 
 SHARDS = 32
@@ -55,8 +59,12 @@ def shard_of(rel: str) -> int:
 
 def load_store(folder: Path) -> tuple[object | None, list[object | None]]:
     """The index and every shard (None where absent or untrusted)."""
-    index, *shards = load_signed(folder, ["index.bin", *(f"shard-{n:02}.bin" for n in range(SHARDS))])
+    index, *shards = load_signed(folder, ["index.bin", *map(shard_file, range(SHARDS))])
     return index, shards
+
+
+def shard_file(n: int) -> str:
+    return f"shard-{n:02}.bin"
 
 
 def load_signed(folder: Path, names: list[str], find: Callable[[str, str], object | None] | None = None) -> list:
@@ -78,20 +86,16 @@ def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
     return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
 
-def save_store(folder: Path, index, shards: dict[int, object],
-               others: dict[str, tuple[object, dict[type, Callable] | None]] | None = None,
-               reducers: dict[type, Callable] | None = None) -> None:
-    """Write the given shards (with `reducers`, see `save_cache`) and `others` (file name →
-    (value, its reducers)), then the index: shards not given are unchanged on disk."""
+def save_store(folder: Path, index, files: dict[str, tuple[object, dict[type, Callable] | None, bytes]]) -> None:
+    """Write `files` (name → value, its reducers and its tail: see `save_cache`), then the
+    index: shards not given are unchanged on disk."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         (folder.parent / ".gitignore").write_text("*\n")  # never committed, even without init's .gitignore
     except OSError:
         return
-    for n, value in sorted(shards.items()):
-        save_cache(folder / f"shard-{n:02}.bin", value, reducers)
-    for name, (value, saved_as) in (others or {}).items():
-        save_cache(folder / name, value, saved_as)
+    for name, (value, reducers, tail) in sorted(files.items()):
+        save_cache(folder / name, value, reducers, tail)
     save_cache(folder / "index.bin", index)
 
 
@@ -103,39 +107,91 @@ def load_cache(path: Path, find: Callable[[str, str], object | None] | None = No
     itself), so that objects saved by reference (see `save_cache`) are found again.
     `vouched`: the file's identity when it was last found well signed (see load_signed);
     `checked` gets the file's identity, by name, if it is well signed and was not written
-    while being read."""
+    while being read. A vouched file's tail is not read (see Tail)."""
     key = _key()
     try:
-        with open(path, "rb") as handle:
-            before = _identity(os.fstat(handle.fileno()))
-            data = handle.read()
-            after = _identity(os.fstat(handle.fileno()))
+        handle = open(path, "rb")
     except OSError:
         return None
-    if key is None or not data.startswith(MAGIC) or len(data) < len(MAGIC) + 32:
-        return None
-    view = memoryview(data)  # slices without copies: the cache is ~60 MB at 10,000 sessions
-    signature, payload = view[len(MAGIC):len(MAGIC) + 32], view[len(MAGIC) + 32:]
-    if not (vouched == before == after
-            or hmac.compare_digest(signature, hmac.new(key, payload, hashlib.sha256).digest())):
-        return None
-    if checked is not None and before == after:
-        checked[path.name] = after
+    tail = None
     try:
+        before = _identity(os.fstat(handle.fileno()))
+        start = len(MAGIC) + 32
+        if key is None or before[1] < start + LENGTH.size:
+            return None
+        if vouched == before:
+            header = handle.read(start)
+            length, = LENGTH.unpack(os.pread(handle.fileno(), LENGTH.size, before[1] - LENGTH.size))
+            data = memoryview(header + handle.read(min(length, before[1] - start)))  # the tail is not read
+        else:
+            data = memoryview(handle.read())  # slices without copies: the cache is ~70 MB at 10,000 sessions
+            length, = LENGTH.unpack(data[-LENGTH.size:])
+            if not hmac.compare_digest(data[len(MAGIC):start], hmac.new(key, data[start:], hashlib.sha256).digest()):
+                return None
+        after = _identity(os.fstat(handle.fileno()))
+        if data[:len(MAGIC)] != MAGIC or start + length + LENGTH.size > before[1]:
+            return None
+        if checked is not None and before == after:
+            checked[path.name] = after
+
+        def found(module: str, name: str):
+            nonlocal tail
+            if (module, name) == (__name__, _tail.__name__):
+                tail = tail or Tail(handle, start + length)
+                return lambda: tail
+            return find(module, name) if find is not None else None
+
         with collector.paused():  # loading makes ~10 objects per file; collecting meanwhile triples the time
-            version, value = pickle.loads(payload) if find is None else _Unpickler(payload, find).load()
-    except Exception:  # a truncated or corrupt cache is discarded, never trusted
+            version, value = _Unpickler(data[start:start + length], found).load()
+    except Exception:  # unreadable, or a truncated or corrupt cache: discarded, never trusted
         return None
+    finally:
+        if tail is None:
+            handle.close()
     return value if version == (__version__, FORMAT) else None
 
 
-def save_cache(path: Path, value, reducers: dict[type, Callable] | None = None) -> None:
+class Tail:
+    """The bytes a cache file holds after its pickle (see `save_cache`), read in parts when
+    used. The file stays open, so they are the checked file's, whatever replaces it since.
+    (A file vouched for is trusted unread: one changed in place while a build reads it has
+    changed under a build that could read any file of the project anyway.)"""
+
+    def __init__(self, handle, start: int):
+        self.handle, self.start = handle, start
+
+    def read(self, offset: int, size: int) -> bytes:
+        data = os.pread(self.handle.fileno(), size, self.start + offset)
+        if len(data) != size:
+            raise OSError(f"{self.handle.name}: the build cache was cut short while in use")
+        return data
+
+    def __reduce__(self):
+        raise TypeError("a Tail is another file's: save what it holds (see save_cache's `tail`)")
+
+
+class _ThisTail:
+    """Saved in a pickle, the tail of the file it is in (a Tail once loaded)."""
+
+    def __reduce__(self):
+        return _tail, ()
+
+
+THIS_TAIL = _ThisTail()
+
+
+def _tail() -> Tail:
+    raise LookupError("a tail is found by load_cache only")
+
+
+def save_cache(path: Path, value, reducers: dict[type, Callable] | None = None, tail: bytes = b"") -> None:
     """Write atomically; a cache that cannot be written is simply not written. The pickle is
     streamed to the file and signed as it goes (no copy of it in memory).
 
     `reducers`: type → reducer (as in copyreg), for objects saved in part (see
     content.cached_entry) or by reference, stored elsewhere, which `load_cache`'s `find`
-    resolves (see snapshot.py).
+    resolves (see snapshot.py). `tail`: bytes after the pickle, which the pickle names as
+    THIS_TAIL and offsets in it (see Tail).
     """
     key = _key()
     if key is None:
@@ -149,6 +205,9 @@ def save_cache(path: Path, value, reducers: dict[type, Callable] | None = None) 
             if reducers:
                 pickler.dispatch_table = {**copyreg.dispatch_table, **reducers}
             pickler.dump(((__version__, FORMAT), value))
+            length = handle.tell() - len(MAGIC) - 32
+            signed.write(tail)
+            signed.write(LENGTH.pack(length))
             handle.seek(len(MAGIC))
             handle.write(signed.mac.digest())
         partial.replace(path)

@@ -359,7 +359,7 @@ def select(loaded: Loaded, audience: str, drafts: bool, memo: dict | None = None
     current = {}
     for key, entry in keyed:
         current[key] = memo[key] if key in memo else rendered[key]
-        entry.html, entry.text, entry.words, entry.images = current[key]
+        give_body(entry, current[key])
     memo.clear()  # bodies of earlier versions go: a long dev-server session does not accumulate them
     memo.update(current)
     return Portfolio(loaded.config, audience, goals, sessions, pages)
@@ -378,21 +378,35 @@ def folder_of(entry: Goal | Session | Page) -> str:
     return f"sessions/{entry.slug}" if isinstance(entry, Session) else entry.slug
 
 
-BODY_FIELDS = {"body", "html", "text", "words", "images", "key"}
-UNCACHED = ("body", "words")  # what the build cache does not keep of an entry (see cached_entry)
+BODY_FIELDS = {"body", "html", "text", "words", "images", "key", "stored"}
+UNCACHED = ("body", "words", "html", "text", "stored")  # what the build cache does not keep with an entry
 
 
-def cached_entry(entry: Goal | Session | Page) -> tuple:
-    """How the build cache saves an entry (a copyreg reducer): without its Markdown source and
-    its search words, a third of the cache at 10,000 sessions (31 of 92 MB), which every edit
-    would read. The source is read again when needed (source_of), the words made again from
-    the text (pages.search_index), and a cached entry is only used while its file is the
-    version it was read from."""
+def cached_entry(stored: dict[tuple, tuple], entry: Goal | Session | Page) -> tuple:
+    """How the build cache saves an entry (a copyreg reducer, given where its shard keeps the
+    rendered bodies: body key → place, see build.packed): without its Markdown source and its
+    search words, a third of the cache at 10,000 sessions (31 of 92 MB), which every edit
+    would read, and with the place of its html and text, read when used (model._Stored).
+    The source is read again when needed (source_of), the words made again from the text
+    (pages.search_index), and a cached entry is only used while its file is the version it
+    was read from."""
     fields = {k: v for k, v in vars(entry).items() if k not in UNCACHED}
-    return copyreg.__newobj__, (type(entry),), {**fields, "body": None, "words": None}  # made again in C
+    place = stored.get(body_key(entry))
+    body = {"stored": place} if place is not None else {"html": entry.html, "text": entry.text}
+    return copyreg.__newobj__, (type(entry),), {**fields, **body, "body": None, "words": None}  # made again in C
 
 
-CACHED_ENTRIES = {Goal: cached_entry, Session: cached_entry, Page: cached_entry}  # reducers, for save_cache
+def give_body(entry: Goal | Session | Page, body: tuple) -> None:
+    """Give an entry its rendered body: (html, text, words, images), or, from the build cache,
+    (where html and text are, None, None, images): they are read when used (model._Stored)."""
+    html, text, entry.words, entry.images = body
+    if type(html) is tuple:
+        vars(entry).pop("html", None)
+        vars(entry).pop("text", None)
+        entry.stored = html
+    else:
+        vars(entry).pop("stored", None)
+        entry.html, entry.text = html, text
 
 
 def source_of(root: Path, entry: Goal | Session | Page) -> str:
@@ -428,7 +442,7 @@ def body_edits(root: Path, config: Config, cache: FileCache, rels: set[str], aud
         entry.body, entry.key = body, version_key(rel, stamp)
         key = body_key(entry)
         memo[key] = render_body(renderer, root, entry.source, body, key[1])
-        entry.html, entry.text, entry.words, entry.images = memo[key]
+        give_body(entry, memo[key])
         cache[rel] = (stamp, old)
     return [old.entry for _, _, old, _ in edits]
 

@@ -104,6 +104,29 @@ class Entry:
     images: list[Image] = field(default_factory=list)
 
 
+class _Stored:
+    """`html` and `text` of an entry from the build cache: read from it when first used (its
+    `stored` says where: see content.give_body). An instance's own value is found before
+    this, which the class has in place of the field's default ""."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __get__(self, entry: Entry | None, owner: type | None = None) -> str:
+        if entry is None:
+            return ""
+        try:
+            tail, offset, html_size, text_size = entry.__dict__.pop("stored")
+        except KeyError:
+            raise AttributeError(self.name) from None
+        data = tail.read(offset, html_size + text_size)
+        entry.html, entry.text = data[:html_size].decode(), data[html_size:].decode()
+        return entry.__dict__[self.name]
+
+
+Entry.html, Entry.text = _Stored("html"), _Stored("text")  # after the dataclass is made (its __init__ keeps "")
+
+
 @dataclass
 class Goal(Entry):
     slug: str

@@ -3,6 +3,7 @@ a corrupt or foreign cache is ignored, and the output never depends on the cache
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 import mastery_site.build
 import mastery_site.cache
-from conftest import REPO, git, site_files
+from conftest import REPO, git, site_files, write_tree
 
 SESSION = "content/sessions/2026/2026-11-21-framed.md"
 PREVIOUS = "content/sessions/2026/2026-10-04-plein-air.md"  # the session before SESSION on its goal
@@ -277,6 +278,32 @@ def test_the_search_index_joined_from_cached_parts_is_the_one_encoded_at_once(go
     assert cli("build", tmp_path / "p", "-o", tmp_path / "full", "--no-cache").code == 0
     index = (tmp_path / "p/_site/search-index.json").read_bytes()
     assert len(json.loads(index)) == goals and index == (tmp_path / "full/search-index.json").read_bytes()
+
+
+def test_an_edit_reads_only_the_cached_bodies_of_the_pages_it_renders(cli, tmp_path, monkeypatch):
+    """Rendered bodies are kept after each shard's pickle and read when used (cache.Tail): an
+    edit of the oldest of 90 sessions (in no feed) reads a few, and the site is still the
+    one a full build makes, the shard rewritten with the bodies it did not read."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    files = {"mastery.yaml": "title: Long\n", "content/goals/run.md": "---\ntitle: Run\narea: work\n"
+             "started: 2026-01-01\n---\nThe goal's own *words*.\n"}
+    for n in range(90):
+        day = datetime.date(2026, 1, 1) + datetime.timedelta(days=n)
+        files[f"content/sessions/{day}-s{n}.md"] = (f"---\ntitle: Session {n}\ndate: {day}\ngoal: run\n---\n"
+                                                    f"Body **{n}**, with words of its own: w{n}.\n")
+    project = write_tree(tmp_path / "p", files)
+    assert cli("build", project).code == 0
+    reads = []
+    read = mastery_site.cache.Tail.read
+    monkeypatch.setattr(mastery_site.cache.Tail, "read", lambda tail, *a: reads.append(a) or read(tail, *a))
+    for old, new in [("words of its own", "words edited"), ("\ntitle: Session 0\n", "\ntitle: First session\n")]:
+        edit(project, "content/sessions/2026-01-01-s0.md", old, new)
+        assert cli("build", project).code == 0
+        assert 0 < len(reads) < 20, old  # the goal's own body, on its page, and a few
+        reads.clear()
+        assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+        assert site_files(project / "_site") == site_files(tmp_path / "full")
+    assert "First session" in (project / "_site/sessions/2026-01-01-s0/index.html").read_text()
 
 
 def test_no_cache_neither_reads_nor_writes_it(project, cli):
