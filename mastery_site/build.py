@@ -77,6 +77,8 @@ class Caches:
     records: dict = field(default_factory=dict)  # goal → its record, while the same (see aggregate)
     planned: dict = field(default_factory=dict)  # session → its page, while the same (see pages._session_pages)
     snapshot: str | None = None  # inputs digest of the build whose Snapshot is in step with this cache
+    unlinked: tuple[str | None, set[str]] | None = None  # the site the live one was built beside, and the
+    # pages of the live one that are not hard links of its (see _assume_linked)
 
     def __getstate__(self) -> dict:
         """The index on disk: files, bodies and search-index pieces go to shards."""
@@ -215,12 +217,16 @@ def _write_output(site: Site, out: Path, inputs: str, head: str, options: Option
     final = out.resolve()
     reuse = None if caches is None else {file: (key, os.path.join(final, file)) for file, key in caches.pages.items()}
     with Staging(out, inputs, keep_spare=caches is not None) as staging:
+        if caches is not None:
+            _assume_linked(staging, caches)
         pages = write_site(site, chain, env, staging, specs, reuse, caches, options.jobs, final)
+        _write_gone(staging, env, site, specs)
         staging.keep(pages)  # some written by forked processes
         options.progress.phase("swapping the new site in")
         staging.commit(len(pages))
     if caches is not None:  # `fresh` (--no-cache) neither reads nor writes it, nor fingerprints pages
         caches.pages = {file: key for file, (key, _) in reuse.items()}  # no paths: 0.06 s to load at 10,000
+        caches.unlinked = (caches.output, set(pages) - staging.linked)
         caches.output = caches.snapshot = inputs
         caches.volatile = getattr(env, "_mastery_volatile", None)
         _save_caches(store, caches, Snapshot(inputs, page_scope(site, chain), head,
@@ -264,16 +270,35 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     options.progress.phase("rendering pages")
     final = out.resolve()
     with Staging(out, inputs, keep_spare=True) as staging:
+        _assume_linked(staging, caches)
         for spec in specs:
             file = spec.file
             if file in render or not staging.reuse(file, os.path.join(final, file)):
                 staging.write(file, render_page(env, site, spec))
                 caches.pages[file] = None  # its fingerprint is not known: the next full build renders it
+        _write_gone(staging, env, site, specs)
         write_assets(site, chain, staging, caches)
         staging.commit(len(specs))
+    caches.unlinked = (caches.output, caches.pages.keys() - staging.linked)
     caches.output = inputs
     _save_caches(store, caches, edited=changed)
     return BuildResult(out, len(specs), site)
+
+
+def _assume_linked(staging: Staging, caches: Caches) -> None:
+    """When the recycled spare is the site the live one was built beside (its pages linked from
+    there), the live pages the last build did not write are the spare's own files."""
+    if caches.unlinked is not None and caches.unlinked[0] is not None and caches.unlinked[0] == staging.spare_of:
+        staging.assume_linked(caches.pages.keys() - caches.unlinked[1])
+
+
+def _write_gone(staging: Staging, env: jinja2.Environment, site: Site, specs: list[PageSpec]) -> None:
+    """Pages assumed linked (see _assume_linked) that are gone from the spare and from the live
+    site: written now, as rendered."""
+    gone = staging.confirm_links()
+    for spec in specs if gone else ():
+        if spec.file in gone:
+            staging.write(spec.file, render_page(env, site, spec))
 
 
 def _sessions_only(changed: set[str] | None) -> bool:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import mastery_site.build
 import mastery_site.cache
+import mastery_site.output
 from conftest import REPO, git, site_files, write_tree
 
 SESSION = "content/sessions/2026/2026-11-21-framed.md"
@@ -339,6 +340,34 @@ def test_incremental_builds_reuse_the_spare_site_and_never_write_through_its_lin
     assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
     assert site_files(site) == site_files(tmp_path / "full")
     assert not list(project.glob("._site.staging-*")) and not list(project.glob("._site.old-*"))
+
+
+@pytest.mark.parametrize("gone", ["", "from the spare", "from both"])
+def test_pages_the_last_build_linked_are_reused_unchecked_and_any_gone_is_put_back(project, cli, tmp_path, gone,
+                                                                                   monkeypatch):
+    """The spare's pages that the live site's are hard links of (the last build linked them) are
+    taken without a look at either file (Staging.assume_linked); one gone since from the spare
+    is linked again from the live site, and one gone from both is rendered again."""
+    site, spare = project / "_site", project / "._site.spare"
+    untouched = "sessions/2026-06-03-first-run-in-years/index.html"
+    assert cli("build", project).code == 0
+    edit(project)
+    assert cli("build", project).code == 0  # no spare yet: every page linked from the live site
+    before = inode(site / untouched)
+    if gone:
+        (spare / untouched).unlink()
+    if gone == "from both":
+        (site / untouched).unlink()
+    edit(project, old="A simple oak frame", new="An oak frame")
+    looked = []
+    same_file = mastery_site.output._same_file
+    monkeypatch.setattr(mastery_site.output, "_same_file", lambda *a: looked.append(a) or same_file(*a))
+    assert cli("build", project).code == 0
+    assert len(looked) < 5  # the pages rendered in the last build, not the 50 others
+    assert "An oak frame" in (site / "sessions/2026-11-21-framed/index.html").read_text()
+    assert (inode(site / untouched) == before) == (gone != "from both")
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(site) == site_files(tmp_path / "full")
 
 
 def test_a_foreign_folder_replaced_with_force_is_never_built_in_again(project, cli, tmp_path):
