@@ -22,7 +22,7 @@ from jinja2 import meta
 
 from . import __version__, collector
 from .aggregate import aggregate, today_of
-from .cache import SHARDS, THIS_TAIL, cache_store, load_store, save_store, shard_file, shard_of
+from .cache import SHARDS, THIS_TAIL, Store, cache_store, load_store, save_store, shard_file, shard_of
 from .charts import Pictures
 from .config import load_config
 from .content import FileCache, Loaded, body_edits, body_key, cached_entry, changed_files, load, scan_content, select
@@ -124,6 +124,9 @@ class BuildResult:
     out: Path
     pages: int
     site: Site | None  # None when the site was up to date and nothing was built
+    held: list = field(default_factory=list, repr=False)  # the rest of what the build loaded and made
+    # (at 10,000 sessions, about a million objects): freed with the result, not when the build
+    # returns, so that the command can exit without freeing it (see cli.run; 40-80 ms of an edit)
 
 
 def load_site(root: Path, options: Options, diags: Diagnostics | None = None, caches: Caches | None = None,
@@ -178,18 +181,19 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
     inputs = inputs_digest(root, settings, [BUILT_IN_THEMES], head, every)
     if not fresh and recorded_inputs(out) == inputs:
         return BuildResult(out, 0, None)
-    store = cache_store(root, settings)
     # A build makes objects that live to its end (the cache, the model, the plan: about a million
     # at 10,000 sessions) and little garbage: no cyclic collection in this process (after a
     # front-matter edit, ~0.2 s of them), and none of those objects for the workers' collectors
     # to walk or copy (see parallel.pmap).
-    with collector.paused(), collector.frozen():
+    held = contextlib.nullcontext() if fresh else Store(cache_store(root, settings))
+    with collector.paused(), collector.frozen(), held as store:
         caches = None if fresh else _cache_for(store, out)
         collector.hold()
         changed = changed_files(found, caches.files) if caches is not None else None
         result = None if caches is None else _edit_sessions(root, out, inputs, head, options, caches, store, changed)
         if result is not None:
             options.progress.done()
+            result.held.append(caches)
             return result
         config_as_read = None
         if caches is not None:
@@ -200,13 +204,14 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
         # with the same configuration, edited sessions change only their own shards of the cache
         same_config = caches is not None and caches.config == config_as_read
         edited = changed if same_config and _sessions_only(changed) else None
-        pages = _write_output(site, out, inputs, head, options, caches, store, edited)
+        result = _write_output(site, out, inputs, head, options, caches, store, edited)
     options.progress.done()
-    return BuildResult(out, len(pages), site)
+    result.held.append(caches)
+    return result
 
 
 def _write_output(site: Site, out: Path, inputs: str, head: str, options: Options, caches: Caches | None,
-                  store: Path, edited: set[str] | None = None) -> list[str]:
+                  store: Store, edited: set[str] | None = None) -> BuildResult:
     """Render the site into a staging folder, swap it in, and save the build cache (with a
     snapshot of the model and plan, for `_edit_sessions`); see _save_caches for `edited`."""
     chain = themes_of(site)
@@ -233,7 +238,7 @@ def _write_output(site: Site, out: Path, inputs: str, head: str, options: Option
                                              site.portfolio, site.stats, site.today, checked, specs,
                                              [s.key for s in site.portfolio.sessions],
                                              caches.planned, caches.records), edited)
-    return pages
+    return BuildResult(out, len(pages), site, [specs, env, pages])
 
 
 def _environment(site: Site, chain: list[Path], caches: Caches | None) -> jinja2.Environment:
@@ -246,7 +251,7 @@ def _environment(site: Site, chain: list[Path], caches: Caches | None) -> jinja2
 
 
 def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Options, caches: Caches,
-                   store: Path, changed: set[str] | None) -> BuildResult | None:
+                   store: Store, changed: set[str] | None) -> BuildResult | None:
     """The everyday edit, fast: when only the Markdown bodies of sessions changed since the last
     build, the model and plan of the last full build (its snapshot) still hold, bodies aside.
     Render those bodies and the pages naming their sessions; link every other page from the
@@ -282,7 +287,7 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     caches.unlinked = (caches.output, caches.pages.keys() - staging.linked)
     caches.output = inputs
     _save_caches(store, caches, edited=changed)
-    return BuildResult(out, len(specs), site)
+    return BuildResult(out, len(specs), site, [specs, env])
 
 
 def _assume_linked(staging: Staging, caches: Caches) -> None:
@@ -306,11 +311,11 @@ def _sessions_only(changed: set[str] | None) -> bool:
 
 
 def _snapshot_in_step(root: Path, head: str, caches: Caches,
-                      store: Path) -> tuple[Site, list[Path], list[PageSpec]] | None:
+                      store: Store) -> tuple[Site, list[Path], list[PageSpec]] | None:
     """The last full build's site and plan, if its snapshot is the one the cache is in step
     with and still holds: same commit (sitemap dates), same templates, goals and free pages.
     Descriptions of sessions edited since it was made are those of their current bodies."""
-    snapshot = load_snapshot(store, _entries_of(caches))
+    snapshot = load_snapshot(store.folder, _entries_of(caches))
     if snapshot is None or snapshot.made_by != caches.snapshot or snapshot.head != head:
         return None
     site = Site(root, snapshot.portfolio, snapshot.stats, snapshot.today, Diagnostics(snapshot.diagnostics))
@@ -322,11 +327,11 @@ def _snapshot_in_step(root: Path, head: str, caches: Caches,
     return site, chain, snapshot.specs
 
 
-def _take_memos(store: Path, caches: Caches) -> None:
+def _take_memos(store: Store, caches: Caches) -> None:
     """The memos of planning and aggregation kept in the last full build's snapshot. Their
     entries are found among the cache's as read, so an entry read again since is no longer
     the memo's (which compares by identity): load before `load_site`."""
-    snapshot = load_snapshot(store, _entries_of(caches)) if caches.snapshot else None
+    snapshot = load_snapshot(store.folder, _entries_of(caches)) if caches.snapshot else None
     if snapshot is not None:
         caches.planned, caches.records = snapshot.planned, snapshot.records
 
@@ -335,10 +340,10 @@ def _entries_of(caches: Caches) -> dict:
     return {r.entry.source: r.entry for _, r in caches.files.values() if r.entry is not None}
 
 
-def _cache_for(store: Path, out: Path) -> Caches:
+def _cache_for(store: Store, out: Path) -> Caches:
     """The build cache, or an empty one; its page list only if it describes the site in `out`,
     its shards only if read with the same configuration."""
-    index, shards = load_store(store)
+    index, shards = load_store(store.folder)
     caches = index if isinstance(index, Caches) else Caches()
     for n, shard in enumerate(shards):
         if isinstance(shard, Shard) and shard.config == caches.config:
@@ -351,19 +356,22 @@ def _cache_for(store: Path, out: Path) -> Caches:
     return caches
 
 
-def _save_caches(store: Path, caches: Caches, snapshot: Snapshot | None = None,
+def _save_caches(store: Store, caches: Caches, snapshot: Snapshot | None = None,
                  edited: set[str] | None = None) -> None:
     """Write the index, the shards whose content changed since they were read, and a new
-    snapshot. `edited`: session files changed since the cache was read, with the configuration
-    the same; their shards alone can differ (their goals' are the same, and so are the goal
-    titles in other sessions' search-index pieces), and the others are not compared (~70 ms)."""
-    shards = _shards_of(caches, None if edited is None else {shard_of(rel) for rel in edited})
-    files = {shard_file(n): _packed(shard) for n, shard in shards.items()
-             if not _same_shard(shard, caches.stored.get(n))}
-    if snapshot is not None:
-        files[SNAPSHOT_FILE] = (snapshot, BY_REFERENCE, b"")
-    save_store(store, caches, files)
-    caches.stored.update(shards)
+    snapshot: in a forked process, once the new site is in place (see Store.later). `edited`:
+    session files changed since the cache was read, with the configuration the same; their
+    shards alone can differ (their goals' are the same, and so are the goal titles in other
+    sessions' search-index pieces), and the others are not compared (~70 ms)."""
+    def save() -> None:
+        shards = _shards_of(caches, None if edited is None else {shard_of(rel) for rel in edited})
+        files = {shard_file(n): _packed(shard) for n, shard in shards.items()
+                 if not _same_shard(shard, caches.stored.get(n))}
+        if snapshot is not None:
+            files[SNAPSHOT_FILE] = (snapshot, BY_REFERENCE, b"")
+        save_store(store.folder, caches, files)
+
+    store.later(save)
 
 
 def _shards_of(caches: Caches, numbers: set[int] | None = None) -> dict[int, Shard]:

@@ -25,12 +25,15 @@ no one but the kernel sets), so it is read without checking again; any other is 
 from __future__ import annotations
 
 import copyreg
+import fcntl
 import hashlib
 import hmac
 import io
 import os
 import pickle
+import signal
 import struct
+import traceback
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -86,12 +89,71 @@ def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
     return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
 
+class Store:
+    """A build's store, held from before it is read until it is saved (an exclusive `flock` on
+    its lock file): a build of the project in another process waits. The saving is done by
+    a forked process that keeps the hold until done (`later`), while this one goes on: the
+    new site is in place before, and an edit's command ends that much sooner (a title edit
+    at 10,000 sessions: ~0.1 s); the next build waits for it, if it is not done."""
+
+    savers: list[int] = []  # forked processes of this one, reaped by later builds
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.fd: int | None = None
+
+    def __enter__(self) -> Store:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            (self.folder.parent / ".gitignore").write_text("*\n")  # never committed, even without init's .gitignore
+            self.fd = os.open(self.folder / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except OSError:  # a read-only project: no cache is written anyway
+            self.__exit__()
+        Store.savers = [pid for pid in Store.savers if not _reaped(pid)]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def later(self, save: Callable[[], None]) -> None:
+        """Run `save` in a forked process holding the store (its copy of the lock's file keeps
+        the lock), unless none can be forked: then here. Ctrl-C does not stop it halfway."""
+        try:
+            pid = os.fork() if self.fd is not None else None
+        except OSError:
+            pid = None
+        if pid is None:
+            save()
+        elif pid == 0:
+            status = 1
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                save()
+                status = 0
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(status)
+        else:
+            Store.savers.append(pid)
+        self.__exit__()
+
+
+def _reaped(pid: int) -> bool:
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] != 0
+    except ChildProcessError:
+        return True
+
+
 def save_store(folder: Path, index, files: dict[str, tuple[object, dict[type, Callable] | None, bytes]]) -> None:
     """Write `files` (name → value, its reducers and its tail: see `save_cache`), then the
     index: shards not given are unchanged on disk."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        (folder.parent / ".gitignore").write_text("*\n")  # never committed, even without init's .gitignore
     except OSError:
         return
     for name, (value, reducers, tail) in sorted(files.items()):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from mastery_site.cache import Store
 from mastery_site.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,6 +46,14 @@ def cli(capsys):
         captured = capsys.readouterr()
         return Run(code, captured.out, captured.err)
     return run
+
+
+def saved(project: Path) -> None:
+    """Wait until the build cache is saved: a build leaves that to a forked process (see
+    cache.Store), which the next build waits for, and so does this."""
+    for folder in (project / ".mastery-cache").glob("build-*"):
+        with Store(folder):
+            pass
 
 
 def site_files(out: Path) -> dict[str, bytes]:
