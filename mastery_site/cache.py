@@ -44,6 +44,7 @@ CACHE_DIR = ".mastery-cache"
 FORMAT = 15  # of what is cached (the model's classes, the code templates compile to: see
 # theme.SiteCodeGenerator): a cache of another format is ignored
 MAGIC = b"mastery-cache\n"
+HEADER = len(MAGIC) + 32  # the magic, then the signature
 MANIFEST = "manifest.bin"  # file name → its identity when last found well signed (see _identity)
 LENGTH = struct.Struct("<Q")  # a file ends with its pickle's length: MAGIC, signature, pickle, tail, length
 
@@ -178,39 +179,46 @@ def load_cache(path: Path, find: Callable[[str, str], object | None] | None = No
     tail = None
     try:
         before = _identity(os.fstat(handle.fileno()))
-        start = len(MAGIC) + 32
-        if key is None or before[1] < start + LENGTH.size:
+        pickled = _signed_pickle(handle, key, before[1], vouched == before) if key is not None else None
+        if pickled is None:
             return None
-        if vouched == before:
-            header = handle.read(start)
-            length, = LENGTH.unpack(os.pread(handle.fileno(), LENGTH.size, before[1] - LENGTH.size))
-            data = memoryview(header + handle.read(min(length, before[1] - start)))  # the tail is not read
-        else:
-            data = memoryview(handle.read())  # slices without copies: the cache is ~70 MB at 10,000 sessions
-            length, = LENGTH.unpack(data[-LENGTH.size:])
-            if not hmac.compare_digest(data[len(MAGIC):start], hmac.new(key, data[start:], hashlib.sha256).digest()):
-                return None
-        after = _identity(os.fstat(handle.fileno()))
-        if data[:len(MAGIC)] != MAGIC or start + length + LENGTH.size > before[1]:
-            return None
-        if checked is not None and before == after:
-            checked[path.name] = after
+        if checked is not None and before == _identity(os.fstat(handle.fileno())):
+            checked[path.name] = before
 
         def found(module: str, name: str):
             nonlocal tail
             if (module, name) == (__name__, _tail.__name__):
-                tail = tail or Tail(handle, start + length)
+                tail = tail or Tail(handle, HEADER + len(pickled))
                 return lambda: tail
             return find(module, name) if find is not None else None
 
         with collector.paused():  # loading makes ~10 objects per file; collecting meanwhile triples the time
-            version, value = _Unpickler(data[start:start + length], found).load()
+            version, value = _Unpickler(pickled, found).load()
     except Exception:  # unreadable, or a truncated or corrupt cache: discarded, never trusted
         return None
     finally:
         if tail is None:
             handle.close()
     return value if version == (__version__, FORMAT) else None
+
+
+def _signed_pickle(handle, key: bytes, size: int, vouched: bool) -> memoryview | None:
+    """The pickle in a cache file, if the file is ours: vouched for (then its tail is not read)
+    or well signed."""
+    if size < HEADER + LENGTH.size:
+        return None
+    if vouched:
+        header = handle.read(HEADER)
+        length, = LENGTH.unpack(os.pread(handle.fileno(), LENGTH.size, size - LENGTH.size))
+        data = memoryview(header + handle.read(min(length, size - HEADER)))
+    else:
+        data = memoryview(handle.read())  # slices without copies: the cache is ~70 MB at 10,000 sessions
+        length, = LENGTH.unpack(data[-LENGTH.size:])
+        if not hmac.compare_digest(data[len(MAGIC):HEADER], hmac.new(key, data[HEADER:], hashlib.sha256).digest()):
+            return None
+    if data[:len(MAGIC)] != MAGIC or HEADER + length + LENGTH.size > size:
+        return None
+    return data[HEADER:HEADER + length]
 
 
 class Tail:
@@ -267,7 +275,7 @@ def save_cache(path: Path, value, reducers: dict[type, Callable] | None = None, 
             if reducers:
                 pickler.dispatch_table = {**copyreg.dispatch_table, **reducers}
             pickler.dump(((__version__, FORMAT), value))
-            length = handle.tell() - len(MAGIC) - 32
+            length = handle.tell() - HEADER
             signed.write(tail)
             signed.write(LENGTH.pack(length))
             handle.seek(len(MAGIC))
