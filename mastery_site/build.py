@@ -25,7 +25,20 @@ from .aggregate import aggregate, today_of
 from .cache import SHARDS, THIS_TAIL, Store, cache_store, load_store, save_store, shard_file, shard_of
 from .charts import Pictures
 from .config import load_config
-from .content import FileCache, Loaded, body_edits, body_key, cached_entry, changed_files, load, scan_content, select
+from .content import (
+    FileCache,
+    FileResult,
+    Loaded,
+    body_edits,
+    body_key,
+    cached_entry,
+    cached_result,
+    changed_files,
+    load,
+    scan_content,
+    select,
+    spots_data,
+)
 from .diagnostics import BuildError, Diagnostic, Diagnostics, Where
 from .images import without_location
 from .model import Goal, Page, Portfolio, Session
@@ -98,21 +111,30 @@ class Shard:
 
 def _packed(shard: Shard) -> tuple[Shard, dict[type, Callable], bytes]:
     """A shard as saved (see cache.save_cache): its rendered bodies, three quarters of it, go
-    to the file's tail, of which an edit reads a few (cache.Tail); its pickle and its entries
-    (content.cached_entry) say where each is. Without search words, as entries are."""
+    to the file's tail, of which an edit reads a few (cache.Tail), and so do its files' spots;
+    its pickle, its entries (content.cached_entry) and results (content.cached_result) say
+    where each is. Without search words, as entries are."""
     tail = bytearray()
-    places: dict[tuple, tuple] = {}
-    bodies = {}
+
+    def put(data: bytes) -> int:
+        tail.extend(data)
+        return len(tail) - len(data)
+
+    bodies, places = {}, {}
     for key, (html, text, _, images) in shard.bodies.items():
         if type(html) is tuple:  # still in the file it was read from: copied, not decoded
             data, sizes = html[0].read(html[1], html[2] + html[3]), html[2:]
         else:
             encoded = html.encode(), text.encode()
             data, sizes = b"".join(encoded), tuple(map(len, encoded))
-        places[key] = (THIS_TAIL, len(tail), *sizes)
-        tail += data
+        places[key] = (THIS_TAIL, put(data), *sizes)
         bodies[key] = (places[key], None, None, images)
-    reducers = dict.fromkeys((Goal, Session, Page), functools.partial(cached_entry, places))
+    spots = {}
+    for _, result in shard.files.values():
+        data = spots_data(result)
+        spots[id(result)] = (THIS_TAIL, put(data), len(data))
+    reducers = {**dict.fromkeys((Goal, Session, Page), functools.partial(cached_entry, places)),
+                FileResult: functools.partial(cached_result, spots)}
     return Shard(shard.config, shard.files, bodies, shard.search), reducers, bytes(tail)
 
 

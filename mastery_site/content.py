@@ -14,6 +14,7 @@ import functools
 import hashlib
 import operator
 import os
+import pickle
 import posixpath
 import re
 import stat
@@ -26,7 +27,7 @@ from .fields import SLUG
 from .frontmatter import Document, decode, parse, split
 from .images import Image, Placer, is_local, resolve
 from .markup import Renderer, slugify
-from .model import SESSION_ORDER, Config, Goal, Metric, Page, Portfolio, Session, stricter, visible
+from .model import SESSION_ORDER, Config, Goal, Metric, Page, Portfolio, Session, Stored, stricter, visible
 from .parallel import pmap
 
 BUILT_IN_PATHS = {"timeline", "goals", "sessions", "areas", "tags", "wins", "lessons", "feedback", "search",
@@ -42,7 +43,7 @@ class Loaded:
     config: Config
     root: Path
     goals: dict[str, Goal] = field(default_factory=dict)
-    sessions: list[tuple[Session, Spots]] = field(default_factory=list)
+    sessions: list[tuple[Session, FileResult]] = field(default_factory=list)  # its spots read when needed
     pages: dict[str, Page] = field(default_factory=dict)
 
 
@@ -136,7 +137,27 @@ class FileResult:
     items: list[Diagnostic]
 
 
+def _read_spots(result: FileResult, tail, offset: int, size: int) -> None:
+    result.spots = pickle.loads(tail.read(offset, size))
+
+
+FileResult.spots = Stored("spots", "stored_spots", _read_spots)  # a file's from the cache: see cached_result
+
 FileCache = dict[str, tuple[tuple, FileResult]]  # path in the project → (stat stamp, result); for one config
+
+
+def cached_result(places: dict[int, tuple], result: FileResult) -> tuple:
+    """How the build cache saves a file's result (a copyreg reducer, given where its shard
+    keeps each result's spots, by the result's id: see build._packed): its spots, which only a
+    diagnostic reads, stay in the cache's file until then (a third of loading the results)."""
+    fields = {k: v for k, v in vars(result).items() if k not in ("spots", "stored_spots")}
+    return copyreg.__newobj__, (FileResult,), {**fields, "stored_spots": places[id(result)]}
+
+
+def spots_data(result: FileResult) -> bytes:
+    """A result's spots as the cache keeps them: copied, if still in the cache's file."""
+    where = vars(result).get("stored_spots")
+    return where[0].read(*where[1:]) if where else pickle.dumps(result.spots, pickle.HIGHEST_PROTOCOL)
 
 
 def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None = None, jobs: int = 1,
@@ -233,7 +254,7 @@ def _add(loaded: Loaded, result: FileResult, diags: Diagnostics) -> None:
     if result.kind == "goal":
         loaded.goals[entry.slug] = entry
     elif result.kind == "session":
-        loaded.sessions.append((entry, result.spots))
+        loaded.sessions.append((entry, result))
     elif entry.slug in BUILT_IN_PATHS:
         diags.error(Where(entry.source), f'the page "{entry.slug}" collides with the built-in path '
                                          f'/{entry.slug}/; rename the file')
@@ -285,47 +306,50 @@ def _check_sessions(loaded: Loaded, diags: Diagnostics) -> None:
     first: dict[str, str] = {}
     # each goal's metrics by name (unique: see entries._read_metrics), made once, not per session
     metrics = {slug: {m.name: m for m in goal.metrics} for slug, goal in loaded.goals.items()}
-    for session, spots in loaded.sessions:
+    for session, result in loaded.sessions:
         if session.slug in first:
-            diags.error(_at(session, spots, "slug"),
+            diags.error(_at(session, result, "slug"),
                         f'duplicate session slug "{session.slug}" (also used by {first[session.slug]})')
         else:
             first[session.slug] = session.source
-        _check_references(loaded.goals, metrics, session, spots, diags)
+        _check_references(loaded.goals, metrics, session, result, diags)
         if session.outcome == "setback" and not session.lesson:
-            diags.warning(_at(session, spots, "outcome"), 'a setback without a "lesson": what did it teach you?')
+            diags.warning(_at(session, result, "outcome"), 'a setback without a "lesson": what did it teach you?')
 
 
-def _at(session: Session, spots: Spots, key: str) -> Where:
+def _milestone_problem(goal: Goal | None, session: Session) -> str | None:
+    if goal is None:
+        return "a milestone needs the session's goal"
+    if session.outcome != "success":
+        return f'a milestone can only be reached by a success, but this session\'s outcome is "{session.outcome}"'
+    titles = [m.title for m in goal.milestones]
+    if session.milestone.lower() not in (t.lower() for t in titles):
+        return f'unknown milestone "{session.milestone}" of goal "{goal.slug}"{did_you_mean(session.milestone, titles)}'
+    return None
+
+
+def _at(session: Session, result: FileResult, key: str) -> Where:
     """Where a session's value was written (the top of its file if not written)."""
-    line, col = spots.get(key, (1, 1))
+    line, col = result.spots.get(key, (1, 1))
     return Where(session.source, line, col)
 
 
-def _check_references(goals: dict[str, Goal], metrics: dict[str, dict[str, Metric]], session: Session, spots: Spots,
-                      diags: Diagnostics) -> None:
+def _check_references(goals: dict[str, Goal], metrics: dict[str, dict[str, Metric]], session: Session,
+                      result: FileResult, diags: Diagnostics) -> None:
     goal = goals.get(session.goal) if session.goal else None
     if session.goal and goal is None:
-        diags.error(_at(session, spots, "goal"), f'unknown goal "{session.goal}"{did_you_mean(session.goal, goals)}')
+        diags.error(_at(session, result, "goal"), f'unknown goal "{session.goal}"{did_you_mean(session.goal, goals)}')
         return
     if session.milestone:
-        milestone = _at(session, spots, "milestone")
-        if goal is None:
-            diags.error(milestone, "a milestone needs the session's goal")
-        elif session.outcome != "success":
-            diags.error(milestone, f'a milestone can only be reached by a success, '
-                                   f'but this session\'s outcome is "{session.outcome}"')
-        else:
-            titles = [m.title for m in goal.milestones]
-            if session.milestone.lower() not in (t.lower() for t in titles):
-                diags.error(milestone, f'unknown milestone "{session.milestone}" of goal '
-                                       f'"{goal.slug}"{did_you_mean(session.milestone, titles)}')
+        problem = _milestone_problem(goal, session)
+        if problem:
+            diags.error(_at(session, result, "milestone"), problem)
     declared = metrics[goal.slug] if goal else {}
     for name in session.metrics:
         metric = declared.get(name)
         if metric is None:
             of = f'goal "{goal.slug}"' if goal else "a session without a goal"
-            diags.error(_at(session, spots, f"metrics.{name}"),
+            diags.error(_at(session, result, f"metrics.{name}"),
                         f'unknown metric "{name}" of {of}{did_you_mean(name, list(declared))}')
         elif name in session.clock_metrics:
             metric.clock = True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -104,27 +105,32 @@ class Entry:
     images: list[Image] = field(default_factory=list)
 
 
-class _Stored:
-    """`html` and `text` of an entry from the build cache: read from it when first used (its
-    `stored` says where: see content.give_body). An instance's own value is found before
-    this, which the class has in place of the field's default ""."""
+class Stored:
+    """Fields of an object from the build cache that stay in its file until first used (see
+    cache.Tail): the object's `where` attribute says where they are, and `read(obj, *where)`
+    sets them all. Set on the class once the dataclass is made (its __init__ keeps the
+    default); an instance's own value is found before this."""
 
-    def __init__(self, name: str):
-        self.name = name
+    def __init__(self, name: str, where: str, read: Callable[..., None], default=None):
+        self.name, self.where, self.read, self.default = name, where, read, default
 
-    def __get__(self, entry: Entry | None, owner: type | None = None) -> str:
-        if entry is None:
-            return ""
+    def __get__(self, obj, owner: type | None = None):
+        if obj is None:
+            return self.default
         try:
-            tail, offset, html_size, text_size = entry.__dict__.pop("stored")
+            where = obj.__dict__.pop(self.where)
         except KeyError:
             raise AttributeError(self.name) from None
-        data = tail.read(offset, html_size + text_size)
-        entry.html, entry.text = data[:html_size].decode(), data[html_size:].decode()
-        return entry.__dict__[self.name]
+        self.read(obj, *where)
+        return obj.__dict__[self.name]
 
 
-Entry.html, Entry.text = _Stored("html"), _Stored("text")  # after the dataclass is made (its __init__ keeps "")
+def _read_body(entry: Entry, tail, offset: int, html_size: int, text_size: int) -> None:
+    data = tail.read(offset, html_size + text_size)
+    entry.html, entry.text = data[:html_size].decode(), data[html_size:].decode()
+
+
+Entry.html, Entry.text = (Stored(name, "stored", _read_body, "") for name in ("html", "text"))  # see content.give_body
 
 
 @dataclass

@@ -350,6 +350,18 @@ def test_an_edit_reads_only_the_cached_bodies_of_the_pages_it_renders(cli, tmp_p
     assert "First session" in (project / "_site/sessions/2026-01-01-s0/index.html").read_text()
 
 
+def test_diagnostics_of_unchanged_files_stand_where_their_values_do(project, cli):
+    """A cached file's spots (where each value stands) are read from the cache only for a
+    diagnostic (content.cached_result): a goal deleted since, its sessions' errors point at
+    their `goal:` lines, as without the cache."""
+    assert cli("build", project).code == 0
+    (project / "content/goals/watercolour.md").unlink()
+    cached = cli("build", project)
+    assert cached.code == 1
+    assert f'{SESSION}:3:7: error: unknown goal "watercolour"' in cached.err
+    assert cached.err == cli("build", project, "--no-cache").err
+
+
 def test_no_cache_neither_reads_nor_writes_it(project, cli):
     assert cli("build", project, "--no-cache").code == 0
     assert not (project / ".mastery-cache").exists()
