@@ -43,7 +43,7 @@ from .diagnostics import BuildError, Diagnostic, Diagnostics, Where
 from .images import without_location
 from .model import Goal, Page, Portfolio, Session
 from .output import Staging, check_output, recorded_inputs, static_files
-from .pages import PageSpec, images_of, pages_naming, plan, refresh_descriptions, search_index
+from .pages import PageSpec, images_of, naming_index, pages_naming, plan, refresh_descriptions, search_index
 from .parallel import MIN_ITEMS, pmap
 from .progress import Progress
 from .publish import git_head, git_lastmod, inputs_digest, source_date, write_zip
@@ -291,8 +291,8 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     found_again = _snapshot_in_step(root, head, caches, store)
     if found_again is None:
         return None
-    site, chain, specs = found_again
-    render = pages_naming(specs, edited)
+    site, chain, specs, naming = found_again
+    render = pages_naming(specs, edited, naming)
     env = _environment(site, chain, caches)
     options.progress.phase("rendering pages")
     final = out.resolve()
@@ -333,7 +333,7 @@ def _sessions_only(changed: set[str] | None) -> bool:
 
 
 def _snapshot_in_step(root: Path, head: str, caches: Caches,
-                      store: Store) -> tuple[Site, list[Path], list[PageSpec]] | None:
+                      store: Store) -> tuple[Site, list[Path], list[PageSpec], dict | None] | None:
     """The last full build's site and plan, if its snapshot is the one the cache is in step
     with and still holds: same commit (sitemap dates), same templates, goals and free pages.
     Descriptions of sessions edited since it was made are those of their current bodies."""
@@ -346,7 +346,7 @@ def _snapshot_in_step(root: Path, head: str, caches: Caches,
         return None
     refresh_descriptions(snapshot.specs, [s for s, key in zip(site.portfolio.sessions, snapshot.keys, strict=True)
                                           if s.key != key])
-    return site, chain, snapshot.specs
+    return site, chain, snapshot.specs, snapshot.naming
 
 
 def _take_memos(store: Store, caches: Caches) -> None:
@@ -386,6 +386,8 @@ def _save_caches(store: Store, caches: Caches, snapshot: Snapshot | None = None,
     shards alone can differ (their goals' are the same, and so are the goal titles in other
     sessions' search-index pieces), and the others are not compared (~70 ms)."""
     def save() -> None:
+        if snapshot is not None:
+            snapshot.naming = naming_index(snapshot.specs)
         shards = _shards_of(caches, None if edited is None else {shard_of(rel) for rel in edited})
         files = {shard_file(n): _packed(shard) for n, shard in shards.items()
                  if not _same_shard(shard, caches.stored.get(n))}

@@ -101,41 +101,49 @@ def _encoded(fingerprint: tuple) -> bytes:
         return b"r" + repr(fingerprint).encode()
 
 
-def pages_naming(specs: list[PageSpec], entries: list[Goal | Session | Page]) -> set[str]:
-    """The files of the pages whose context holds one of `entries` (by identity): after an
-    edit that leaves everything else as it was, the only pages that can differ. Big shared
-    values are looked into once (as in `fingerprint`); a session's page that shows no earlier
-    wins or comebacks holds entries in four places only (a body edit at 10,000: 50 → 33 ms)."""
-    wanted = {id(entry) for entry in entries}
-    seen: dict[int, bool] = {}
+def pages_naming(specs: list[PageSpec], entries: list[Goal | Session | Page],
+                 index: dict[str, list[int]] | None = None) -> set[str]:
+    """The files of the pages whose context holds one of `entries`: after an edit that leaves
+    everything else as it was, the only pages that can differ. `index`: naming_index(specs),
+    made beforehand (the snapshot keeps it: a body edit at 10,000 sessions then finds its
+    pages in no time, instead of 30 ms)."""
+    index = index if index is not None else naming_index(specs)
+    return {specs[n].file for entry in entries for n in index.get(entry.source, ())}
 
-    def holds(value) -> bool:
+
+def naming_index(specs: list[PageSpec]) -> dict[str, list[int]]:
+    """Each entry's source → the pages (their places in `specs`) whose context holds the entry.
+    Big shared values are looked into once (as in `fingerprint`)."""
+    seen: dict[int, tuple] = {}
+
+    def collect(value, found: set[str]) -> None:
         kind = type(value)
-        if kind in _PLAIN:
-            return False
         if kind is Session or kind is Goal or kind is Page:
-            return id(value) in wanted
-        if kind is dict or kind is list or kind is tuple:
-            big = len(value) > 8
-            if big and id(value) in seen:
-                return seen[id(value)]
-            found = False
-            for item in value.values() if kind is dict else value:
-                if type(item) not in _PLAIN and holds(item):
-                    found = True
-                    break
-            if big:
-                seen[id(value)] = found
-            return found
-        return dataclasses.is_dataclass(value) and holds(vars(value))
+            found.add(value.source)
+        elif kind is dict or kind is list or kind is tuple:
+            items = value.values() if kind is dict else value
+            if len(value) <= 8:
+                for item in items:
+                    if type(item) not in _PLAIN:
+                        collect(item, found)
+                return
+            if id(value) not in seen:
+                inner: set[str] = set()
+                for item in items:
+                    if type(item) not in _PLAIN:
+                        collect(item, inner)
+                seen[id(value)] = (value, inner)
+            found |= seen[id(value)][1]
+        elif kind not in _PLAIN and dataclasses.is_dataclass(value):
+            collect(vars(value), found)
 
-    def session_page_holds(context: dict) -> bool:  # see _session_pages: nothing else holds entries
-        return (id(context["entry"]) in wanted or id(context["goal"]) in wanted
-                or id(context["previous"]) in wanted or id(context["next"]) in wanted)
-
-    return {spec.file for spec in specs
-            if (session_page_holds(spec.context) if spec.template == "session.html"
-                and not spec.context["earlier_wins"] and not spec.context["comebacks"] else holds(spec.context))}
+    index: dict[str, list[int]] = defaultdict(list)
+    for n, spec in enumerate(specs):
+        found: set[str] = set()
+        collect(spec.context, found)
+        for source in found:
+            index[source].append(n)
+    return dict(index)
 
 
 @dataclass

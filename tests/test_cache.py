@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import mastery_site.build
 import mastery_site.cache
 import mastery_site.output
+import mastery_site.pages
 from conftest import REPO, git, saved, site_files, write_tree
 
 SESSION = "content/sessions/2026/2026-11-21-framed.md"
@@ -87,6 +88,19 @@ def test_body_edits_are_built_from_the_last_plan_and_equal_a_full_build(project,
         assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
         assert site_files(project / "_site") == site_files(tmp_path / "full"), (rel, old)
     assert "Light changed" in (project / "_site/sessions/2026-10-04-plein-air/index.html").read_text()
+
+
+def test_a_body_edit_looks_up_the_pages_naming_it_in_the_snapshot(project, cli, tmp_path, monkeypatch):
+    """The snapshot keeps which pages name each entry (pages.naming_index, made by the process
+    that saves it): a body edit walks no page's context to find the pages to render again."""
+    assert cli("build", project).code == 0
+    edit(project)
+    with monkeypatch.context() as patched:
+        patched.setattr(mastery_site.pages, "naming_index", lambda specs: pytest.fail("every context walked"))
+        patched.setattr(mastery_site.build, "load_site", lambda *a, **k: pytest.fail("all was loaded again"))
+        assert cli("build", project).code == 0
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(project / "_site") == site_files(tmp_path / "full")
 
 
 def test_a_front_matter_edit_plans_again_the_setback_pages_showing_it(project, cli, tmp_path):
