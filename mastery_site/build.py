@@ -333,12 +333,12 @@ def _sessions_only(changed: set[str] | None) -> bool:
 
 
 def _snapshot_in_step(root: Path, head: str, caches: Caches,
-                      store: Store) -> tuple[Site, list[Path], list[PageSpec], dict | None] | None:
+                      store: Store) -> tuple[Site, list[Path], list[PageSpec], dict] | None:
     """The last full build's site and plan, if its snapshot is the one the cache is in step
     with and still holds: same commit (sitemap dates), same templates, goals and free pages.
     Descriptions of sessions edited since it was made are those of their current bodies."""
     snapshot = load_snapshot(store.folder, _entries_of(caches))
-    if snapshot is None or snapshot.made_by != caches.snapshot or snapshot.head != head:
+    if snapshot is None or snapshot.made_by != caches.snapshot or snapshot.head != head or snapshot.naming is None:
         return None
     site = Site(root, snapshot.portfolio, snapshot.stats, snapshot.today, Diagnostics(snapshot.diagnostics))
     chain = themes_of(site)

@@ -408,9 +408,9 @@ UNCACHED = ("body", "words", "html", "text", "stored")  # what the build cache d
 
 def cached_entry(stored: dict[tuple, tuple], entry: Goal | Session | Page) -> tuple:
     """How the build cache saves an entry (a copyreg reducer, given where its shard keeps the
-    rendered bodies: body key → place, see build.packed): without its Markdown source and its
+    rendered bodies: body key → place, see build._packed): without its Markdown source and its
     search words, a third of the cache at 10,000 sessions (31 of 92 MB), which every edit
-    would read, and with the place of its html and text, read when used (model._Stored).
+    would read, and with the place of its html and text, read when used (model.Stored).
     The source is read again when needed (source_of), the words made again from the text
     (pages.search_index), and a cached entry is only used while its file is the version it
     was read from."""
@@ -422,7 +422,7 @@ def cached_entry(stored: dict[tuple, tuple], entry: Goal | Session | Page) -> tu
 
 def give_body(entry: Goal | Session | Page, body: tuple) -> None:
     """Give an entry its rendered body: (html, text, words, images), or, from the build cache,
-    (where html and text are, None, None, images): they are read when used (model._Stored)."""
+    (where html and text are, None, None, images): they are read when used (model.Stored)."""
     html, text, entry.words, entry.images = body
     if type(html) is tuple:
         vars(entry).pop("html", None)

@@ -37,7 +37,7 @@ class Snapshot:
     keys: list[bytes]  # each session's key when it was made (their descriptions are its own)
     planned: dict  # the plan's memo (see pages._session_pages), for the next full build
     records: dict  # the aggregation's memo (see aggregate._record), likewise
-    naming: dict | None = None  # pages.naming_index(specs), made by the process that saves it
+    naming: dict | None = None  # pages.naming_index(specs), made by the process that saves it (see build)
 
 
 def load_snapshot(store: Path, entries: dict[str, Goal | Session | Page]) -> Snapshot | None:
