@@ -52,7 +52,8 @@ def timed(command: list[str]) -> float:
 def peak_mib(command: list[str]) -> float:
     """Peak RSS of the largest process of a run (the build or one of its workers: what wait4
     gives covers the processes it waited for; this process's RUSAGE_CHILDREN would be the
-    largest of every command run so far, Hugo's included)."""
+    largest of every command run so far, Hugo's included). Not the process a build forks to
+    save its cache, which it does not wait for (see cache.Store)."""
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     assert status == 0, command
@@ -107,8 +108,8 @@ def hugo_sites(root: Path, folder: Path) -> dict[str, list[str]]:
                                            "{{ range .Pages }}<a href=\"{{ .RelPermalink }}\">{{ .Title }}</a>"
                                            "{{ end }}\n")
     commands = {}
-    for name, kinds in HUGO_KINDS.items():
-        config = site / f"{name.split('(')[1].rstrip(')').replace(' ', '-')}.toml"
+    for n, (name, kinds) in enumerate(HUGO_KINDS.items()):
+        config = site / f"config-{n}.toml"
         config.write_text(HUGO_CONFIG + kinds)
         commands[name] = ["hugo", "--quiet", "-s", str(site), "--config", str(config),
                           "-d", str(folder / f"hugo-out-{root.name}")]
@@ -164,7 +165,7 @@ def incremental(runs: int, root: Path, out: Path, reference: Path, edit, retitle
         shutil.rmtree(reference, ignore_errors=True)
         os.sync()
         values["cold, in turn"].append(timed(build(root, reference, "-j", "2", "--no-cache")))
-        os.sync()  # its 10,000 new files are not flushed while the edits are timed
+        os.sync()  # its new files are not flushed while the edits are timed
         values["no-op"].append(timed(build(root, out)))  # nothing changed since the last build in `out`
         edit()
         values["one edit"].append(timed(build(root, out)))
