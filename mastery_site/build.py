@@ -47,7 +47,7 @@ from .pages import PageSpec, images_of, naming_index, pages_naming, plan, refres
 from .parallel import MIN_ITEMS, pmap
 from .progress import Progress
 from .publish import git_head, git_lastmod, inputs_digest, source_date, write_zip
-from .snapshot import BY_REFERENCE, SNAPSHOT_FILE, Snapshot, load_snapshot
+from .snapshot import BY_REFERENCE, MEMO_FILE, MEMO_REDUCERS, SNAPSHOT_FILE, Memos, Snapshot, load_memos, load_snapshot
 from .theme import BUILT_IN_THEMES, CompiledTemplates, environment, root_from, theme_chain
 
 
@@ -163,6 +163,7 @@ def load_site(root: Path, options: Options, diags: Diagnostics | None = None, ca
     if caches is not None and caches.config != repr(config):  # everything read depends on the config
         caches.files.clear()
         caches.bodies.clear()
+        caches.planned.clear()  # its pages are kept by file versions, whose text may render otherwise now
         caches.config = repr(config)
     options.progress.phase("reading and checking the content")
     loaded = load(root, config, diags, caches.files if caches else None, options.jobs, changed, found)
@@ -258,8 +259,8 @@ def _write_output(site: Site, out: Path, inputs: str, head: str, options: Option
         caches.volatile = getattr(env, "_mastery_volatile", None)
         _save_caches(store, caches, Snapshot(inputs, page_scope(site, chain), head,
                                              site.portfolio, site.stats, site.today, checked, specs,
-                                             [s.key for s in site.portfolio.sessions],
-                                             caches.planned, caches.records), edited)
+                                             [s.key for s in site.portfolio.sessions]),
+                     Memos(caches.planned, caches.records), edited)
     return BuildResult(out, len(pages), site, [specs, env, pages])
 
 
@@ -350,12 +351,12 @@ def _snapshot_in_step(root: Path, head: str, caches: Caches,
 
 
 def _take_memos(store: Store, caches: Caches) -> None:
-    """The memos of planning and aggregation kept in the last full build's snapshot. Their
+    """The memos of planning and aggregation saved with the last full build's snapshot. Their
     entries are found among the cache's as read, so an entry read again since is no longer
     the memo's (which compares by identity): load before `load_site`."""
-    snapshot = load_snapshot(store.folder, _entries_of(caches)) if caches.snapshot else None
-    if snapshot is not None:
-        caches.planned, caches.records = snapshot.planned, snapshot.records
+    memos = load_memos(store.folder, _entries_of(caches)) if caches.snapshot else None
+    if memos is not None:
+        caches.planned, caches.records = memos.planned, memos.records
 
 
 def _entries_of(caches: Caches) -> dict:
@@ -378,10 +379,10 @@ def _cache_for(store: Store, out: Path) -> Caches:
     return caches
 
 
-def _save_caches(store: Store, caches: Caches, snapshot: Snapshot | None = None,
+def _save_caches(store: Store, caches: Caches, snapshot: Snapshot | None = None, memos: Memos | None = None,
                  edited: set[str] | None = None) -> None:
     """Write the index, the shards whose content changed since they were read, and a new
-    snapshot: in a forked process, once the new site is in place (see Store.later). `edited`:
+    snapshot with its memos: in a forked process, once the new site is in place (see Store.later). `edited`:
     session files changed since the cache was read, with the configuration the same; their
     shards alone can differ (their goals' are the same, and so are the goal titles in other
     sessions' search-index pieces), and the others are not compared (~70 ms)."""
@@ -393,6 +394,8 @@ def _save_caches(store: Store, caches: Caches, snapshot: Snapshot | None = None,
                  if not _same_shard(shard, caches.stored.get(n))}
         if snapshot is not None:
             files[SNAPSHOT_FILE] = (snapshot, BY_REFERENCE, b"")
+        if memos is not None:
+            files[MEMO_FILE] = (memos, MEMO_REDUCERS, b"")
         save_store(store.folder, caches, files)
 
     store.later(save)

@@ -234,11 +234,13 @@ def _goal_picture(goal: Goal, photos: list) -> str | None:
 
 
 def _session_pages(portfolio: Portfolio, stats: dict, memo: dict | None = None) -> list[PageSpec]:
-    """A page per session. `memo` (the dev server's, the build cache's snapshot) keeps the page
-    of a session while it, its goal and its neighbours are the same objects with the same file
-    versions (a body is edited in place), and, for a setback, its goal's record too (which is
-    the same object only while the goal and all its sessions are: see aggregate._record); that
-    is all its context comes from (a front-matter edit at 10,000 sessions plans ~0.2 s faster)."""
+    """A page per session. `memo` (the dev server's, the build cache's) keeps the page of a
+    session while it, its goal and its neighbours are the same file versions (`load_site`
+    forgets it when the configuration changes) and, for a setback, its goal's record is the
+    same object (which it is only while the goal and all its sessions are: see
+    aggregate._record); that is all its context comes from. The kept page has its fingerprint
+    and description (a front-matter edit at 10,000 sessions plans ~0.2 s faster); its context
+    is made again, the build cache keeping none (see snapshot.Memos)."""
     by_goal: dict[str | None, list[Session]] = defaultdict(list)
     for s in portfolio.sessions:
         by_goal[s.goal].append(s)
@@ -259,27 +261,27 @@ def _session_pages(portfolio: Portfolio, stats: dict, memo: dict | None = None) 
         versions = [s.key for s in group]
         last_i = len(group) - 1
         for i, s in enumerate(group):
+            previous, following = (group[i - 1] if i > 0 else None), (group[i + 1] if i < last_i else None)
             setback = s.outcome == "setback" and s.goal
-            inputs = (s, goal, group[i - 1] if i > 0 else None, group[i + 1] if i < last_i else None,
-                      records[s.goal] if setback else None)
+            record = records[s.goal] if setback else None
             keys = (versions[i], goal_key, versions[i - 1] if i > 0 else None, versions[i + 1] if i < last_i else None)
-            last = kept.get(s.source)
-            if last is not None and last[1] == keys and all(map(operator.is_, last[0], inputs)):
-                memo[s.source] = last
-                specs.append(last[2])
-                continue
-            context = {"entry": s, "goal": inputs[1], "previous": inputs[2], "next": inputs[3],
+            context = {"entry": s, "goal": goal, "previous": previous, "next": following,
                        "earlier_wins": [], "comebacks": [], "comeback_count": 0}
             if setback:
                 if s.goal not in comebacks:
-                    found = records[s.goal]["comebacks"]
+                    found = record["comebacks"]
                     comebacks[s.goal] = (found, [by_slug[c["success"]].sort_key for c in found])
                 context.update(_hard_things_before(s, wins_by_goal[s.goal], win_dates.get(s.goal, []),
                                                    *comebacks[s.goal], by_slug))
-            specs.append(PageSpec(f"sessions/{s.slug}/", "session.html", s.title, context,
-                                  description=describe(s), source=s.source,
-                                  image=s.images[0].path if s.images else None))
-            memo[s.source] = (inputs, keys, specs[-1])
+            last = kept.get(s.source)
+            if last is not None and last[0] == keys and last[1] is record:
+                spec = last[2]
+                spec.context = context
+            else:
+                spec = PageSpec(f"sessions/{s.slug}/", "session.html", s.title, context, description=describe(s),
+                                source=s.source, image=s.images[0].path if s.images else None)
+            specs.append(spec)
+            memo[s.source] = (keys, record, spec)
     return sorted(specs, key=operator.attrgetter("path"))
 
 

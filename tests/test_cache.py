@@ -115,6 +115,26 @@ def test_a_front_matter_edit_plans_again_the_setback_pages_showing_it(project, c
     assert site_files(project / "_site") == site_files(tmp_path / "full")
 
 
+def test_a_front_matter_edit_takes_the_plan_memo_alone(project, cli, tmp_path, monkeypatch):
+    """A full build after a title edit keeps the sessions' pages of the last plan, from the
+    memos saved beside the snapshot (which is not read), but for the edited one, its neighbour
+    and its goal's setback (its goal's record is new)."""
+    assert cli("build", project).code == 0
+    saved(project)
+    edit(project, SESSION, 'title: "Framed it"', 'title: "Framed at last"')
+    described = []
+    describe = mastery_site.pages.describe
+    with monkeypatch.context() as patched:
+        patched.setattr(mastery_site.build, "load_snapshot", lambda *a: pytest.fail("the snapshot read"))
+        patched.setattr(mastery_site.pages, "describe", lambda entry: described.append(entry.source) or describe(entry))
+        assert cli("build", project).code == 0
+    sessions = {rel for rel in described if rel.startswith("content/sessions/")}
+    assert SESSION in sessions and len(sessions) == 3
+    assert "Framed at last" in (project / "_site/sessions/2026-11-21-framed/index.html").read_text()
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(project / "_site") == site_files(tmp_path / "full")
+
+
 def _apply(project, kind: str, n: int) -> None:
     """One edit of the n-th session (modulo their number): see test_any_edits_..."""
     sessions = sorted((project / "content/sessions").rglob("*.md"))
