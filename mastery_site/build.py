@@ -414,8 +414,9 @@ def _shards_of(caches: Caches, numbers: set[int] | None = None) -> dict[int, Sha
             body = body_key(result.entry)
             if body in caches.bodies:
                 shard.bodies[body] = caches.bodies[body]
-            if body[0] in pieces:
-                shard.search[pieces[body[0]]] = caches.search[pieces[body[0]]]
+            piece = pieces.get(result.entry.key)
+            if piece is not None:
+                shard.search[piece] = caches.search[piece]
     return shards
 
 

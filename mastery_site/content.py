@@ -244,6 +244,8 @@ def _read_file(root: Path, rel: str, kind: str, config: Config, checker: Rendere
     else:
         result.entry = read_page(doc, _file_slug(stem, doc, diags, "page"), config, diags)
     _check_images(root, doc, checker, diags)
+    if result.entry is not None:
+        result.entry.rendered_from = body_digest(rel, result.entry.body)
     return result
 
 
@@ -379,6 +381,8 @@ def select(loaded: Loaded, audience: str, drafts: bool, memo: dict | None = None
     todo = [(key, entry) for key, entry in keyed if key not in memo]
     tasks = [(entry.source, source_of(loaded.root, entry), key[1]) for key, entry in todo]
     shared = (loaded.root, loaded.config.allow_html, audience)
+    if todo:  # made here, the parser is the forked processes' too
+        renderer_for(loaded.config.allow_html, audience).md  # noqa: B018
     rendered = dict(zip((key for key, _ in todo), pmap(_render_task, tasks, jobs, shared), strict=True))
     current = {}
     for key, entry in keyed:
@@ -390,9 +394,16 @@ def select(loaded: Loaded, audience: str, drafts: bool, memo: dict | None = None
 
 
 def body_key(entry: Goal | Session | Page) -> tuple[bytes, str]:
-    """An entry's rendered body is kept under its file version and its page's folder (where
-    its images go): `select`'s memo, the build cache's bodies."""
-    return entry.key, folder_of(entry)
+    """An entry's rendered body is kept under what it is rendered from and its page's folder
+    (where its images go): `select`'s memo, the build cache's bodies. Not under the file's
+    version: an edit of the front matter alone renders no body."""
+    return entry.rendered_from, folder_of(entry)
+
+
+def body_digest(rel: str, body: str) -> bytes:
+    """What a body renders from: its Markdown, and its file's place (its images' paths are
+    relative to it); the rest (configuration, audience) is the same for a whole cache."""
+    return hashlib.blake2b(f"{rel}\0{body}".encode(), digest_size=12).digest()
 
 
 def folder_of(entry: Goal | Session | Page) -> str:
@@ -402,7 +413,7 @@ def folder_of(entry: Goal | Session | Page) -> str:
     return f"sessions/{entry.slug}" if isinstance(entry, Session) else entry.slug
 
 
-BODY_FIELDS = {"body", "html", "text", "words", "images", "key", "stored"}
+BODY_FIELDS = {"body", "html", "text", "words", "images", "key", "rendered_from", "stored"}
 UNCACHED = ("body", "words", "html", "text", "stored")  # what the build cache does not keep with an entry
 
 
@@ -463,7 +474,7 @@ def body_edits(root: Path, config: Config, cache: FileCache, rels: set[str], aud
     renderer = renderer_for(config.allow_html, audience)
     for rel, stamp, old, body in edits:
         entry = old.entry
-        entry.body, entry.key = body, version_key(rel, stamp)
+        entry.body, entry.key, entry.rendered_from = body, version_key(rel, stamp), body_digest(rel, body)
         key = body_key(entry)
         memo[key] = render_body(renderer, root, entry.source, body, key[1])
         give_body(entry, memo[key])

@@ -97,6 +97,7 @@ class Entry:
     visibility: str = "public"
     visibility_by_default: bool = True  # no `visibility:` key: the config's default applied
     key: bytes = b""  # identifies the file version this entry was read from (content.version_key)
+    rendered_from: bytes = b""  # identifies what its body renders from (content.body_digest)
     draft: bool = False
     body: str = ""  # Markdown source
     html: str = ""  # rendered body, filled for the audience being built

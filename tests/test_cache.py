@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import mastery_site.build
 import mastery_site.cache
+import mastery_site.markup
 import mastery_site.output
 import mastery_site.pages
 from conftest import REPO, git, saved, site_files, write_tree
@@ -131,6 +132,17 @@ def test_a_front_matter_edit_takes_the_plan_memo_alone(project, cli, tmp_path, m
     sessions = {rel for rel in described if rel.startswith("content/sessions/")}
     assert SESSION in sessions and len(sessions) == 3
     assert "Framed at last" in (project / "_site/sessions/2026-11-21-framed/index.html").read_text()
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(project / "_site") == site_files(tmp_path / "full")
+
+
+def test_a_front_matter_edit_renders_no_markdown(project, cli, tmp_path, monkeypatch):
+    """Bodies are kept by what they render from, not by their file's version."""
+    assert cli("build", project).code == 0
+    edit(project, SESSION, 'title: "Framed it"', 'title: "Framed at last"')
+    with monkeypatch.context() as patched:
+        patched.setattr(mastery_site.markup.Renderer, "render", lambda *a: pytest.fail("a body rendered"))
+        assert cli("build", project).code == 0
     assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
     assert site_files(project / "_site") == site_files(tmp_path / "full")
 
