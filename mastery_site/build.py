@@ -433,9 +433,10 @@ def _same_shard(new: Shard, old: Shard | None) -> bool:
 
 
 class Sink(Protocol):
-    """Where a site goes: a staging directory on disk, or the dev server's memory."""
+    """Where a site goes: a staging directory on disk, or the dev server's memory. What is
+    written is bytes, or a list of bytes written one after another (see search_files)."""
 
-    def write(self, rel: str, data: bytes) -> None: ...
+    def write(self, rel: str, data: bytes | list[bytes]) -> None: ...
     def copy_file(self, source: Path, rel: str) -> None: ...
     def reuse(self, rel: str, data: bytes | str) -> bool: ...
 
@@ -566,10 +567,11 @@ def write_assets(site: Site, chain: list[Path], sink: Sink, caches: Caches | Non
 SEARCH_FILES = ("search-index.json", "search-index.js")
 
 
-def search_files(site: Site, caches: Caches | None) -> dict[str, bytes]:
-    """The search index, as JSON for the search page and as a script for file:// browsing."""
+def search_files(site: Site, caches: Caches | None) -> dict[str, list[bytes]]:
+    """The search index, as JSON for the search page and as a script for file:// browsing,
+    each in parts (see pages.search_index)."""
     index = search_index(site.portfolio, caches.search if caches else None)
-    return dict(zip(SEARCH_FILES, (index, b"window.MASTERY_SEARCH_INDEX = " + index + b";\n"), strict=True))
+    return dict(zip(SEARCH_FILES, (index, [b"window.MASTERY_SEARCH_INDEX = ", *index, b";\n"]), strict=True))
 
 
 SITE_WIDE = {"stats", "today"}  # globals whose value changes with almost any edit

@@ -119,9 +119,12 @@ class Staging:
             shutil.rmtree(target)
         return target
 
-    def write(self, rel: str, data: bytes) -> None:
+    def write(self, rel: str, data: bytes | list[bytes]) -> None:
         with open(self._target(rel), "wb") as handle:
-            handle.write(data)
+            if type(data) is list:
+                handle.writelines(data)
+            else:
+                handle.write(data)
 
     def copy_file(self, source: Path, rel: str) -> None:
         shutil.copyfile(source, self._target(rel))

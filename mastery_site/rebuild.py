@@ -58,8 +58,8 @@ class MemorySink:
     def __init__(self) -> None:
         self.files: dict[str, bytes | Path] = {}
 
-    def write(self, rel: str, data: bytes) -> None:
-        self.files[rel] = data
+    def write(self, rel: str, data: bytes | list[bytes]) -> None:
+        self.files[rel] = b"".join(data) if type(data) is list else data
 
     def copy_file(self, source: Path, rel: str) -> None:
         self.files[rel] = source
@@ -113,7 +113,7 @@ class SiteFiles(Mapping):
     def made(self) -> None:
         """Make what is made on first use (the background pass calls this too)."""
         if self._search is not None and SEARCH_FILES[0] not in self.assets:
-            self.assets.update(self._search())
+            self.assets.update((rel, b"".join(parts)) for rel, parts in self._search().items())
 
     # the Sink interface, for the background pass
     def write(self, rel: str, data: bytes) -> None:

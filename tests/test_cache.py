@@ -353,8 +353,9 @@ def test_files_the_manifest_vouches_for_are_read_unchecked_and_any_other_is_chec
 
 @pytest.mark.parametrize("goals", [0, 1, 2])
 def test_the_search_index_joined_from_cached_parts_is_the_one_encoded_at_once(goals, cli, tmp_path, monkeypatch):
-    """With the cache, the index is joined from each entry's encoded part (pages.search_index);
-    without, encoded in one call: the same bytes, down to an index of none or one entry."""
+    """With the cache, the index is written from each entry's encoded part (pages.search_index);
+    without, encoded in one call: the same bytes, down to an index of none or one entry; and
+    the script for file:// browsing holds the same index."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     cli("init", tmp_path / "p")
     shutil.rmtree(tmp_path / "p/content/sessions")
@@ -368,6 +369,8 @@ def test_the_search_index_joined_from_cached_parts_is_the_one_encoded_at_once(go
     assert cli("build", tmp_path / "p", "-o", tmp_path / "full", "--no-cache").code == 0
     index = (tmp_path / "p/_site/search-index.json").read_bytes()
     assert len(json.loads(index)) == goals and index == (tmp_path / "full/search-index.json").read_bytes()
+    script = b"window.MASTERY_SEARCH_INDEX = " + index + b";\n"
+    assert (tmp_path / "p/_site/search-index.js").read_bytes() == script
 
 
 def test_an_edit_reads_only_the_cached_bodies_of_the_pages_it_renders(cli, tmp_path, monkeypatch):
