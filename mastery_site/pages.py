@@ -243,7 +243,8 @@ def _session_pages(portfolio: Portfolio, stats: dict, memo: dict | None = None) 
     same object (which it is only while the goal and all its sessions are: see
     aggregate._record); that is all its context comes from. The kept page has its fingerprint
     and description (a front-matter edit at 10,000 sessions plans ~0.2 s faster); its context
-    is made again, the build cache keeping none (see snapshot.Memos)."""
+    is made again, the build cache keeping none (see snapshot.Memos) but a setback's earlier
+    wins and comebacks, which take longer to find than to load."""
     by_goal: dict[str | None, list[Session]] = defaultdict(list)
     for s in portfolio.sessions:
         by_goal[s.goal].append(s)
@@ -270,21 +271,23 @@ def _session_pages(portfolio: Portfolio, stats: dict, memo: dict | None = None) 
             keys = (versions[i], goal_key, versions[i - 1] if i > 0 else None, versions[i + 1] if i < last_i else None)
             context = {"entry": s, "goal": goal, "previous": previous, "next": following,
                        "earlier_wins": [], "comebacks": [], "comeback_count": 0}
-            if setback:
-                if s.goal not in comebacks:
-                    found = record["comebacks"]
-                    comebacks[s.goal] = (found, [by_slug[c["success"]].sort_key for c in found])
-                context.update(_hard_things_before(s, wins_by_goal[s.goal], win_dates.get(s.goal, []),
-                                                   *comebacks[s.goal], by_slug))
             last = kept.get(s.source)
             if last is not None and last[0] == keys and last[1] is record:
-                spec = last[2]
+                spec, hard = last[2], last[3]
                 spec.context = context
             else:
-                spec = PageSpec(f"sessions/{s.slug}/", "session.html", s.title, context, description=describe(s),
-                                source=s.source, image=s.images[0].path if s.images else None)
+                spec, hard = PageSpec(f"sessions/{s.slug}/", "session.html", s.title, context, description=describe(s),
+                                      source=s.source, image=s.images[0].path if s.images else None), None
+                if setback:
+                    if s.goal not in comebacks:
+                        found = record["comebacks"]
+                        comebacks[s.goal] = (found, [by_slug[c["success"]].sort_key for c in found])
+                    hard = _hard_things_before(s, wins_by_goal[s.goal], win_dates.get(s.goal, []),
+                                               *comebacks[s.goal], by_slug)
+            if hard is not None:
+                context.update(hard)
             specs.append(spec)
-            memo[s.source] = (keys, record, spec)
+            memo[s.source] = (keys, record, spec, hard)
     return sorted(specs, key=operator.attrgetter("path"))
 
 
