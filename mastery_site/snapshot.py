@@ -46,6 +46,7 @@ class Snapshot:
 class Memos:
     planned: dict  # the plan's memo (see pages._session_pages), for the next full build
     records: dict  # the aggregation's memo (see aggregate._record), likewise
+    digests: list[tuple[dict, bytes]]  # its records' fingerprints' digests (see build.render_reusing)
 
 
 def load_snapshot(store: Path, entries: dict[str, Goal | Session | Page]) -> Snapshot | None:

@@ -136,6 +136,27 @@ def test_a_front_matter_edit_takes_the_plan_memo_alone(project, cli, tmp_path, m
     assert site_files(project / "_site") == site_files(tmp_path / "full")
 
 
+def test_a_front_matter_edit_sums_up_again_only_its_goals_record(project, cli, tmp_path, monkeypatch):
+    """The digests of the goals' records kept by the aggregation's memo are kept with it: a
+    full build fingerprints only the records made again (see build.render_reusing)."""
+    assert cli("build", project).code == 0
+    saved(project)
+    edit(project, SESSION, 'title: "Framed it"', 'title: "Framed at last"')
+    summed = []
+    fingerprint = mastery_site.pages.fingerprint
+
+    def counting(value, seen):
+        if type(value) is dict and "personal_bests" in value and id(value) not in seen:
+            summed.append(value["slug"])
+        return fingerprint(value, seen)
+
+    monkeypatch.setattr(mastery_site.pages, "fingerprint", counting)
+    assert cli("build", project).code == 0
+    assert summed == ["watercolour"]
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(project / "_site") == site_files(tmp_path / "full")
+
+
 def test_a_front_matter_edit_renders_no_markdown(project, cli, tmp_path, monkeypatch):
     """Bodies are kept by what they render from, not by their file's version."""
     assert cli("build", project).code == 0
