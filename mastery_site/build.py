@@ -245,7 +245,8 @@ def _write_output(site: Site, out: Path, inputs: str, head: str, options: Option
     checked = list(site.diagnostics.items)  # writing may add its own
     options.progress.phase("rendering pages")
     final = out.resolve()
-    reuse = None if caches is None else {file: (key, os.path.join(final, file)) for file, key in caches.pages.items()}
+    live = os.path.join(final, "")  # + a page's path: where it is in the live site (as joined, but faster)
+    reuse = None if caches is None else {file: (key, live + file) for file, key in caches.pages.items()}
     with Staging(out, inputs, keep_spare=caches is not None) as staging:
         if caches is not None:
             _assume_linked(staging, caches)
@@ -298,12 +299,12 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     render = pages_naming(specs, edited, naming)
     env = _environment(site, chain, caches)
     options.progress.phase("rendering pages")
-    final = out.resolve()
+    live = os.path.join(out.resolve(), "")  # see _write_output
     with Staging(out, inputs, keep_spare=True) as staging:
         _assume_linked(staging, caches)
         for spec in specs:
             file = spec.file
-            if file in render or not staging.reuse(file, os.path.join(final, file)):
+            if file in render or not staging.reuse(file, live + file):
                 staging.write(file, render_page(env, site, spec))
                 caches.pages[file] = None  # its fingerprint is not known: the next full build renders it
         _write_gone(staging, env, site, specs)

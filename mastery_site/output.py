@@ -17,6 +17,7 @@ new site is being written (walking 10,000 page folders here took 70 ms of a 1 s 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -49,6 +50,7 @@ def check_output(out: Path, project: Path, force: bool = False) -> None:
 
 MARKER_TEXT = "built by mastery-site; this directory is replaced on each build\ninputs: {}\n"
 LARGE = 2000  # pages: an old site this big is removed in the background after the swap
+NORMAL = re.compile(r"[^/.][^/]*(?:/[^/.][^/]*)*")  # a relative path os.path.normpath leaves as it is
 
 
 def recorded_inputs(out: Path) -> str | None:
@@ -96,8 +98,12 @@ class Staging:
 
     def _inside(self, rel: str) -> str:
         """Where `rel` goes, kept in the new site; never outside the staging directory,
-        whatever a path from content says."""
+        whatever a path from content says. A page's path, already normal, is taken as it is
+        (joining and normalizing 10,000 took 12 ms of an edit)."""
         root = str(self.dir)
+        if NORMAL.fullmatch(rel):
+            self.kept.add(rel)
+            return root + os.sep + rel
         target = os.path.normpath(os.path.join(root, rel))
         if not target.startswith(root + os.sep):
             raise OutputError(f"refusing to write {rel!r}: it is outside the output directory")
@@ -178,7 +184,7 @@ class Staging:
 
     def keep(self, rels: list[str]) -> None:
         """Files written elsewhere (by worker processes, which checked where) that belong to the new site."""
-        self.kept.update(map(os.path.normpath, rels))
+        self.kept.update(rel if NORMAL.fullmatch(rel) else os.path.normpath(rel) for rel in rels)
 
     def commit(self, pages: int = 0) -> None:
         """Swap the finished site in. The old site becomes the spare (incremental builds) or is
