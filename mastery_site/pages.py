@@ -72,8 +72,13 @@ def fingerprint(value, seen: dict):
         return value.key
     if kind is dict or kind is list or kind is tuple:
         big = len(value) > 8
-        if big and id(value) in seen:
-            return seen[id(value)][1]
+        if big:
+            if id(value) in seen:
+                return seen[id(value)][1]
+            plain = _plain_digest(value) if kind is not dict and _looks_plain(value[0]) else None
+            if plain is not None:
+                seen[id(value)] = (value, plain)
+                return plain
         # plain values and entries, most of them, inline (a tag page names thousands of sessions);
         # a dict as its keys and its values (a pair for each item took a third longer)
         result = tuple([v if type(v) in _PLAIN else v.key if type(v) in _ENTRIES else fingerprint(v, seen)
@@ -93,6 +98,25 @@ def fingerprint(value, seen: dict):
 
 _PLAIN = {str, int, float, bool, type(None)}
 _ENTRIES = {Session, Goal, Page}
+
+
+def _looks_plain(item) -> bool:
+    """Whether a big list's first item (so, most likely, every item) is made of plain values."""
+    kind = type(item)
+    if kind is dict:
+        return all(type(v) in _PLAIN for v in item.values())
+    return kind in _PLAIN or kind is tuple and all(type(v) in _PLAIN for v in item)
+
+
+def _plain_digest(value: list | tuple) -> bytes | None:
+    """The digest of a big list made of plain values only (the wins, the lessons, the
+    sitemap's addresses: thousands of small dicts or tuples), encoded as it is by marshal,
+    in C (at 10,000 sessions, ~12 ms less than walking them); None when it holds anything
+    else (marshal encodes the rest before it says so: tried on such lists only)."""
+    try:
+        return hashlib.blake2b(b"v" + marshal.dumps(value, 2), digest_size=16).digest()
+    except ValueError:
+        return None
 
 
 def _encoded(fingerprint: tuple) -> bytes:
