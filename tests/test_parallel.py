@@ -82,8 +82,10 @@ def test_forked_processes_stop_soon_when_this_one_is_killed(tmp_path):
         from mastery_site.parallel import pmap
         parent = os.getpid()
         def item(_, n):
-            if os.getpid() != parent:
-                open({str(tmp_path / "child")!r}, "w").write(str(os.getpid()))
+            if os.getpid() != parent:  # written whole, then renamed: read while the next item writes
+                with open({str(tmp_path / "child.new")!r}, "w") as file:
+                    file.write(str(os.getpid()))
+                os.replace({str(tmp_path / "child.new")!r}, {str(tmp_path / "child")!r})
             elif n > 300:
                 time.sleep(0.2)  # the forked process has taken shares by now
                 os.kill(parent, signal.SIGKILL)
