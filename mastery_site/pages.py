@@ -182,7 +182,12 @@ class Tag:
 def plan(portfolio: Portfolio, stats: dict, lastmod: dict, today: dt.date | None,
          memo: dict | None = None) -> list[PageSpec]:
     """Every page of one build, in a stable order; `lastmod` maps content files to dates (git);
-    `today` is the build's (see aggregate.today_of). `memo`: see _session_pages."""
+    `today` is the build's (see aggregate.today_of). `memo` (the dev server's, the build
+    cache's): a page's source → the page and what it was planned from (see _session_pages,
+    _goal_page), filled again with this plan's."""
+    kept = dict(memo or {})
+    memo = memo if memo is not None else {}
+    memo.clear()
     goal_stats = {g["slug"]: g for g in stats["goals"]}
     newest = list(reversed(portfolio.sessions))
     specs = [PageSpec("", "index.html", "Dashboard", {
@@ -192,11 +197,11 @@ def plan(portfolio: Portfolio, stats: dict, lastmod: dict, today: dt.date | None
     specs.append(PageSpec("goals/", "goals.html", "Goals",
                           {"cards": [(g, goal_stats[g.slug]) for g in portfolio.goals.values()]}))
     for goal in portfolio.goals.values():
-        specs.append(_goal_page(portfolio, goal, goal_stats[goal.slug], today))
+        specs.append(_goal_page(portfolio, goal, goal_stats[goal.slug], today, kept, memo))
         specs.append(PageSpec(f"goals/{goal.slug}/feed.xml", "feed.xml", goal.title,
                               {"entries": portfolio.sessions_of(goal.slug)[::-1][:FEED_ENTRIES],
                                "feed_goal": goal}, listed=False))
-    specs += _session_pages(portfolio, stats, memo)
+    specs += _session_pages(portfolio, stats, kept, memo)
     specs += _area_pages(portfolio, stats, goal_stats)
     specs += _tag_pages(portfolio)
     specs += [
@@ -236,9 +241,23 @@ def _timeline(newest: list[Session], per_page: int) -> list[PageSpec]:
     ]
 
 
-def _goal_page(portfolio: Portfolio, goal: Goal, record: dict, today) -> PageSpec:
-    """`today` is in the context because the goal's heatmap ends there (it keys page reuse)."""
+def _goal_page(portfolio: Portfolio, goal: Goal, record: dict, today, kept: dict, memo: dict) -> PageSpec:
+    """`today` is in the context because the goal's heatmap ends there (it keys page reuse).
+    The fingerprint of the last plan's page is kept while the goal's record is the same object
+    (so are the goal and its sessions: see aggregate._record), the goal and its sessions the
+    same versions (a body is edited in place) and `today` the same: that is all its context
+    comes from (20 goal pages of 500 sessions: ~9 ms to fingerprint)."""
     sessions = portfolio.sessions_of(goal.slug)
+    versions = hashlib.blake2b(b"".join([goal.key, *(s.key for s in sessions)]), digest_size=16).digest()
+    spec = _goal_spec(goal, record, today, sessions)
+    last = kept.get(goal.source)
+    if last is not None and last[0] is record and last[1] == (today, versions):
+        spec.summary = last[2].summary
+    memo[goal.source] = (record, (today, versions), spec)
+    return spec
+
+
+def _goal_spec(goal: Goal, record: dict, today, sessions: list[Session]) -> PageSpec:
     reached = {m["title"]: m for m in achieved_milestones(goal, sessions)}
     photos = [(s, image) for s in sessions for image in s.images]
     by_slug = {s.slug: s for s in sessions}
@@ -260,8 +279,8 @@ def _goal_picture(goal: Goal, photos: list) -> str | None:
     return photos[-1][1].path if photos else None
 
 
-def _session_pages(portfolio: Portfolio, stats: dict, memo: dict | None = None) -> list[PageSpec]:
-    """A page per session. `memo` (the dev server's, the build cache's) keeps the page of a
+def _session_pages(portfolio: Portfolio, stats: dict, kept: dict, memo: dict) -> list[PageSpec]:
+    """A page per session. The last plan's memo (`kept`) keeps the page of a
     session while it, its goal and its neighbours are the same file versions (`load_site`
     forgets it when the configuration changes) and, for a setback, its goal's record is the
     same object (which it is only while the goal and all its sessions are: see
@@ -280,9 +299,6 @@ def _session_pages(portfolio: Portfolio, stats: dict, memo: dict | None = None) 
     records = {g["slug"]: g for g in stats["goals"]}
     comebacks: dict = {}  # goal → its comebacks and their successes' sort keys, when needed
     specs = []
-    kept = dict(memo or {})
-    memo = memo if memo is not None else {}  # filled again with this plan's pages
-    memo.clear()
     for slug, group in by_goal.items():
         goal = portfolio.goals.get(slug) if slug else None
         goal_key = goal.key if goal is not None else None

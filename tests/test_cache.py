@@ -136,9 +136,10 @@ def test_a_front_matter_edit_takes_the_plan_memo_alone(project, cli, tmp_path, m
     assert site_files(project / "_site") == site_files(tmp_path / "full")
 
 
-def test_a_front_matter_edit_sums_up_again_only_its_goals_record(project, cli, tmp_path, monkeypatch):
+def test_a_front_matter_edit_sums_up_again_only_its_goals_record_and_page(project, cli, tmp_path, monkeypatch):
     """The digests of the goals' records kept by the aggregation's memo are kept with it: a
-    full build fingerprints only the records made again (see build.render_reusing)."""
+    full build fingerprints only the records made again (see build.render_reusing), and only
+    the goal pages whose records were made again (see pages._goal_page)."""
     assert cli("build", project).code == 0
     saved(project)
     edit(project, SESSION, 'title: "Framed it"', 'title: "Framed at last"')
@@ -148,11 +149,14 @@ def test_a_front_matter_edit_sums_up_again_only_its_goals_record(project, cli, t
     def counting(value, seen):
         if type(value) is dict and "personal_bests" in value and id(value) not in seen:
             summed.append(value["slug"])
+        if type(value) is dict and "ladder" in value:
+            pages.append(value["goal"].slug)
         return fingerprint(value, seen)
 
+    pages = []
     monkeypatch.setattr(mastery_site.pages, "fingerprint", counting)
     assert cli("build", project).code == 0
-    assert summed == ["watercolour"]
+    assert summed == ["watercolour"] and pages == ["watercolour"]
     assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
     assert site_files(project / "_site") == site_files(tmp_path / "full")
 
