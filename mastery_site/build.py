@@ -356,7 +356,7 @@ def _snapshot_in_step(root: Path, head: str, caches: Caches,
 def _take_memos(store: Store, caches: Caches) -> None:
     """The memos of planning and aggregation saved with the last full build's snapshot. Their
     entries are found among the cache's as read, so an entry read again since is no longer
-    the memo's (which compares by identity): load before `load_site`."""
+    the memos' (which compare records and entries by identity): load before `load_site`."""
     memos = load_memos(store.folder, _entries_of(caches)) if caches.snapshot else None
     if memos is not None:
         caches.planned, caches.records = memos.planned, memos.records
