@@ -53,7 +53,10 @@ SHARDS = 32
 
 
 def cache_store(root: Path, settings: tuple) -> Path:
-    name = hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
+    """The store of one set of options, and of the project's place: what is cached holds
+    paths of its files (an image's, to copy it), so a project moved or copied, its cache
+    with it, starts a store of its own (the old one is left, safe to delete)."""
+    name = hashlib.sha256(repr((settings, str(root.resolve()))).encode()).hexdigest()[:16]
     return root / CACHE_DIR / f"build-{name}"
 
 

@@ -172,6 +172,27 @@ def test_a_front_matter_edit_renders_no_markdown(project, cli, tmp_path, monkeyp
     assert site_files(project / "_site") == site_files(tmp_path / "full")
 
 
+@pytest.mark.parametrize("how", ["copied", "moved"])
+def test_a_project_copied_or_moved_with_its_cache_places_its_own_images(project, cli, tmp_path, how):
+    """What is cached holds the paths of the project's files (an image's, to copy it): a copy
+    of a project, or the project moved, its cache with it, starts a store of its own, and the
+    site's images are the new place's, the old one being gone."""
+    assert cli("build", project).code == 0
+    saved(project)
+    there = tmp_path / "there"
+    if how == "copied":
+        shutil.copytree(project, there, symlinks=True, copy_function=shutil.copy)  # new mtimes: not a no-op
+        shutil.rmtree(project)
+    else:
+        shutil.move(project, there)  # the same files: cached entries would be taken as they are
+        edit(there)
+    assert cli("build", there).code == 0
+    assert (there / "_site/sessions/2026-08-09-graded-sky/graded-sky.png").is_file()
+    assert len(list((there / ".mastery-cache").glob("build-*"))) == 2
+    assert cli("build", there, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(there / "_site") == site_files(tmp_path / "full")
+
+
 def _apply(project, kind: str, n: int) -> None:
     """One edit of the n-th session (modulo their number): see test_any_edits_..."""
     sessions = sorted((project / "content/sessions").rglob("*.md"))
