@@ -218,6 +218,9 @@ def _apply(project, kind: str, n: int) -> None:
     elif kind == "goal":  # in every page of its sessions, and their search-index pieces
         goal = sorted((project / "content/goals").glob("*.md"))[n % 5]
         goal.write_text(goal.read_text().replace("\ntitle: ", f"\ntitle: Goal {n}, ", 1))
+    elif kind == "goal-body":  # its page's description, with its record the same object
+        goal = sorted((project / "content/goals").glob("*.md"))[n % 5]
+        goal.write_text(goal.read_text() + f"\nGoal notes, take {n}.\n")
     elif kind == "touch":
         os.utime(path, ns=(10**18 + n, 10**18 + n))
     elif kind == "remove":
@@ -226,8 +229,8 @@ def _apply(project, kind: str, n: int) -> None:
         (path.parent / f"2026-11-2{n % 10}-added-{n}.md").write_text(f"---\ntitle: Added {n}\n---\n\nNew.\n")
 
 
-EDITS = st.lists(st.tuples(st.sampled_from(["body", "private", "image", "title", "outcome", "hide", "goal", "touch",
-                                             "add", "remove"]),
+EDITS = st.lists(st.tuples(st.sampled_from(["body", "private", "image", "title", "outcome", "hide", "goal", "goal-body",
+                                             "touch", "add", "remove"]),
                            st.integers(0, 60)), min_size=1, max_size=3)
 
 
