@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from html.parser import HTMLParser
 
 import pytest
@@ -14,6 +15,7 @@ from PIL import Image
 
 from conftest import site_files, write_tree
 from mastery_site.markup import Renderer
+from mastery_site.output import OutputError, Staging
 
 XSS = '"><script>alert(1)</script><img src=x onerror=alert(2)></title><svg onload=alert(3)>'
 
@@ -117,6 +119,25 @@ def test_traversal_and_symlinks_never_leave_the_project(tmp_path, cli):
     result = cli("build", project)
     assert result.code == 0 and "static/leak.png:1:1: warning: a symlink out of the project" in result.err
     assert not any(b"OUTSIDE" in data for data in site_files(project / "_site").values())
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.sampled_from(["a", "b.html", ".", "..", "", ".hidden", "x..y", "c"]), min_size=1, max_size=5))
+def test_the_staging_folder_writes_every_path_inside_it_or_refuses(parts, tmp_path_factory):
+    """Whatever path it is given, the new site's file is where os.path.normpath puts it inside
+    the site, or the write is refused: a path already normal (every page's) is taken as it is,
+    any other normalized and checked (Staging._inside)."""
+    rel = "/".join(parts)
+    out = tmp_path_factory.mktemp("staging") / "site"
+    normal = os.path.normpath(rel)
+    with Staging(out) as staging:
+        if normal == "." or normal.startswith(("..", "/")):
+            with pytest.raises(OutputError):
+                staging.write(rel, b"x")
+            return
+        staging.write(rel, b"x")
+        staging.commit()
+    assert (out / normal).read_bytes() == b"x"
 
 
 def test_failed_build_leaves_the_previous_site_byte_identical(tmp_path, cli):
