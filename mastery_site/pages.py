@@ -310,14 +310,14 @@ def _session_pages(portfolio: Portfolio, stats: dict, kept: dict, memo: dict) ->
             record = records[s.goal] if setback else None
             keys = (versions[i], goal_key, versions[i - 1] if i > 0 else None, versions[i + 1] if i < last_i else None)
             last = kept.get(s.source)
-            if last is not None and last[0] == keys and last[1] is record \
-                    and _holds(last[2].context, s, goal, previous, following):
+            same = last is not None and last[0] == keys and last[1] is record
+            if same and _holds(last[2].context, s, goal, previous, following):
                 specs.append(last[2])  # the dev server's: its context made from these very entries
                 memo[s.source] = last
                 continue
             context = {"entry": s, "goal": goal, "previous": previous, "next": following,
                        "earlier_wins": [], "comebacks": [], "comeback_count": 0}
-            if last is not None and last[0] == keys and last[1] is record:
+            if same:
                 spec, hard = last[2], last[3]
                 spec.context = context
             else:
@@ -446,8 +446,10 @@ def search_index(portfolio: Portfolio, memo: dict | None = None) -> list[bytes]:
         fresh[key] = parts[2 * n + 1] = part
     memo.clear()
     memo.update(fresh)
+    if not entries:
+        return [b"[]"]
     parts[0], parts[-1] = b"[", b"]"
-    return parts if entries else [b"[]"]
+    return parts
 
 
 def _goal_title(titles: dict[str, str], entry: Goal | Session | Page) -> str:
