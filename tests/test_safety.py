@@ -99,6 +99,37 @@ def test_markdown_never_emits_script_or_style(source):
         assert "<script" not in html.lower() and "<style" not in html.lower()
 
 
+LINKS = ["https://example.org/a", "https://ex\u00e4mple.org/b c", "HTTP://EXAMPLE.ORG/%zz", "mailto:me@b\u00fccher.de",
+         "//host/x", "javascript:alert(1)", "a b", "../x?y=1#z", "<https://example.org/q>"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(st.one_of(st.sampled_from([f"[t]({link})" for link in LINKS]
+                                                   + [f"<{link}>" for link in LINKS] + [f"![i]({LINKS[0]})"]),
+                                   st.sampled_from(["word ", "\n", "\n\n", "*", "`", "[", "]"])),
+                         max_size=12).map("".join), min_size=1, max_size=4))
+def test_links_render_as_markdown_it_renders_them(sources):
+    """The renderer remembers each link's normalized form (markup.LINKS_REMEMBERED): documents
+    after the first, which link the same places, render exactly as a fresh markdown-it would."""
+    from markdown_it import MarkdownIt
+    renderer = Renderer(allow_html=False, audience="public")
+    for source in sources:
+        reference = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+        assert renderer.render(source).html == reference.render(source)
+
+
+def test_a_link_is_normalized_once_per_build(monkeypatch):
+    from markdown_it.common import normalize_url
+    calls = []
+    original = normalize_url.normalizeLink
+    monkeypatch.setattr(normalize_url, "normalizeLink", lambda url: calls.append(url) or original(url))
+    renderer = Renderer(allow_html=False, audience="public")
+    for n in range(5):
+        html = renderer.render(f"Entry {n}: [the plan](https://example.org/plan) and [log](../log/).\n").html
+        assert '<a href="https://example.org/plan">the plan</a>' in html and '<a href="../log/">log</a>' in html
+    assert calls == ["https://example.org/plan", "../log/"]
+
+
 def test_traversal_and_symlinks_never_leave_the_project(tmp_path, cli):
     outside = write_tree(tmp_path / "outside", {"secret.md": "---\ntitle: OUTSIDE-SECRET\n---\n",
                                                 "secret.png": b"\x89PNG OUTSIDE"})
