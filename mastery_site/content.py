@@ -18,6 +18,7 @@ import pickle
 import posixpath
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -363,11 +364,13 @@ def effective_visibility(loaded: Loaded, entry) -> str:
     return stricter(entry.visibility, goal.visibility) if goal else entry.visibility
 
 
-def select(loaded: Loaded, audience: str, drafts: bool, memo: dict | None = None, jobs: int = 1) -> Portfolio:
+def select(loaded: Loaded, audience: str, drafts: bool, memo: dict | None = None, jobs: int = 1,
+           meanwhile: Callable[[Portfolio], None] | None = None) -> Portfolio:
     """The portfolio one audience sees; excluded entries are simply not there.
 
     `memo` (the dev server's) keeps rendered bodies of unchanged files between rebuilds;
-    bodies to render are rendered in `jobs` processes."""
+    bodies to render are rendered in `jobs` processes. `meanwhile(portfolio)`, work that
+    needs no body, is done by this process while the others render them (see pmap)."""
     def shown(entry) -> bool:
         return visible(entry.visibility, audience) and (drafts or not entry.draft)
 
@@ -383,7 +386,10 @@ def select(loaded: Loaded, audience: str, drafts: bool, memo: dict | None = None
     shared = (loaded.root, loaded.config.allow_html, audience)
     if todo:  # made here, the parser is the forked processes' too
         renderer_for(loaded.config.allow_html, audience).md  # noqa: B018
-    rendered = dict(zip((key for key, _ in todo), pmap(_render_task, tasks, jobs, shared), strict=True))
+    portfolio = Portfolio(loaded.config, audience, goals, sessions, pages)
+    work = functools.partial(meanwhile, portfolio) if meanwhile is not None else None
+    rendered = dict(zip((key for key, _ in todo), pmap(_render_task, tasks, jobs, shared, meanwhile=work),
+                        strict=True))
     current = {}
     for key, entry in keyed:
         body = current[key] = memo[key] if key in memo else rendered[key]
@@ -391,7 +397,7 @@ def select(loaded: Loaded, audience: str, drafts: bool, memo: dict | None = None
             give_body(entry, body)  # not one from the cache that has it (9,500 calls: 10 ms)
     memo.clear()  # bodies of earlier versions go: a long dev-server session does not accumulate them
     memo.update(current)
-    return Portfolio(loaded.config, audience, goals, sessions, pages)
+    return portfolio
 
 
 def body_key(entry: Goal | Session | Page) -> tuple[bytes, str]:

@@ -189,7 +189,7 @@ class Engine:
                 return outcome
             site = load_site(self.root, self.options, caches=self.caches, changed=rels)
             loaded = time.perf_counter()
-            chain = themes_of(site)
+            chain = themes_of(site.root, site.portfolio.config)
             templates = {path for path, _ in template_files(site, chain)}
             if chain != self.chain or templates != self.templates:  # Jinja would keep a shadowed template
                 self.env, self.chain, self.templates = None, chain, templates

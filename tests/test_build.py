@@ -202,6 +202,29 @@ def test_template_errors_in_worker_processes_are_reported(cli, tmp_path):
     assert "templates/session.html:2:1: error: template error while rendering /sessions/" in result.err
 
 
+def test_a_theme_error_found_while_bodies_render_stops_every_process(cli, tmp_path):
+    """A build that renders every page looks up its theme and compiles its templates while
+    forked processes render the bodies (see build._compiled_templates): an unknown theme
+    found then is reported, no process is left rendering, and the last site stays."""
+    import contextlib
+    import os
+
+    from conftest import write_tree
+    project = many_sessions(tmp_path / "p")
+    assert cli("build", project, "-j", "2", "--no-cache").code == 0
+    before = site_files(project / "_site")
+    write_tree(project, {"mastery.yaml": "theme: nope\n"})
+    with contextlib.suppress(ChildProcessError):  # processes of earlier builds (saving their caches)
+        while True:
+            os.waitpid(-1, 0)
+    result = cli("build", project, "-j", "2", "--no-cache")
+    assert result.code == 1 and "Traceback" not in result.err
+    assert 'mastery.yaml:1:1: error: theme "nope" not found' in result.err
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # every forked process was waited for
+    assert site_files(project / "_site") == before
+
+
 def test_template_syntax_errors_are_reported_when_templates_are_compiled_before_forking(cli, tmp_path):
     """Templates are compiled in this process before it forks (so the forked ones inherit
     them); a broken one is still reported at its line, by the page that uses it."""
