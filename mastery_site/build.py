@@ -211,38 +211,40 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
     out = out if out is not None else root / "_site"
     check_output(out, root, force)
     settings = (__version__, options.audience, options.drafts, options.base_url, options.today)
-    head = git_head(root)  # once: the inputs digest, the sitemap's dates and the last plan depend on it
-    found, every = scan_content(root)
-    inputs = inputs_digest(root, settings, [BUILT_IN_THEMES], head, every)
-    if not fresh and recorded_inputs(out) == inputs:
-        return BuildResult(out, 0, None)
-    # A build makes objects that live to its end (the cache, the model, the plan: about a million
-    # at 10,000 sessions) and little garbage: no cyclic collection in this process (after a
-    # front-matter edit, ~0.2 s of them), and none of those objects for the workers' collectors
-    # to walk or copy (see parallel.pmap).
-    held = contextlib.nullcontext() if fresh else Store(cache_store(root, settings))
-    with collector.paused(), collector.frozen(), held as store:
-        caches = None if fresh else _cache_for(store, out)
-        collector.hold()
-        changed = changed_files(found, caches.files) if caches is not None else None
-        result = None if caches is None else _edit_sessions(root, out, inputs, head, options, caches, store, changed)
-        if result is not None:
-            options.progress.done()
-            result.held.append(caches)
-            return result
-        config_as_read = None
-        if caches is not None:
-            _take_memos(store, caches)
-            config_as_read = caches.config
-        compiled: list = []
-        every_page = caches is None or not caches.pages
-        site = load_site(root, options, caches=caches, found=found,
-                         prepare=functools.partial(_compiled_templates, root, caches, compiled) if every_page else None)
-        collector.hold()
-        # with the same configuration, edited sessions change only their own shards of the cache
-        same_config = caches is not None and caches.config == config_as_read
-        edited = changed if same_config and _sessions_only(changed) else None
-        result = _write_output(site, out, inputs, head, options, caches, store, edited, *compiled)
+    # A build makes objects that live to its end (the files found, the cache, the model, the plan:
+    # about a million at 10,000 sessions) and little garbage: no cyclic collection in this process
+    # (after a front-matter edit, ~0.2 s of them), and none of those objects for the workers'
+    # collectors to walk or copy (see parallel.pmap).
+    with collector.paused(), collector.frozen():
+        head = git_head(root)  # once: the inputs digest, the sitemap's dates and the last plan depend on it
+        found, every = scan_content(root)
+        inputs = inputs_digest(root, settings, [BUILT_IN_THEMES], head, every)
+        if not fresh and recorded_inputs(out) == inputs:
+            return BuildResult(out, 0, None)
+        with contextlib.nullcontext() if fresh else Store(cache_store(root, settings)) as store:
+            caches = None if fresh else _cache_for(store, out)
+            collector.hold()
+            changed = changed_files(found, caches.files) if caches is not None else None
+            result = None if caches is None else _edit_sessions(root, out, inputs, head, options, caches, store,
+                                                                changed)
+            if result is not None:
+                options.progress.done()
+                result.held.append(caches)
+                return result
+            config_as_read = None
+            if caches is not None:
+                _take_memos(store, caches)
+                config_as_read = caches.config
+            compiled: list = []
+            every_page = caches is None or not caches.pages
+            site = load_site(root, options, caches=caches, found=found,
+                             prepare=functools.partial(_compiled_templates, root, caches, compiled) if every_page
+                             else None)
+            collector.hold()
+            # with the same configuration, edited sessions change only their own shards of the cache
+            same_config = caches is not None and caches.config == config_as_read
+            edited = changed if same_config and _sessions_only(changed) else None
+            result = _write_output(site, out, inputs, head, options, caches, store, edited, *compiled)
     options.progress.done()
     result.held.append(caches)
     return result

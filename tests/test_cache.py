@@ -172,6 +172,31 @@ def test_a_front_matter_edit_renders_no_markdown(project, cli, tmp_path, monkeyp
     assert site_files(project / "_site") == site_files(tmp_path / "full")
 
 
+@pytest.mark.parametrize("change", [('title: "Framed it"', 'title: "Framed at last"'), ("Simple oak frame", "Oak")])
+def test_a_build_runs_no_cyclic_collection(project, change):
+    """What a build makes lives to its end: the collector stays off, and what the build made
+    is handed back to it as old objects, so no young collection walks it all as the build
+    ends (see collector.frozen). Here a front-matter and a body edit, one process."""
+    import gc
+    options = mastery_site.build.Options(jobs=1)
+    mastery_site.build.build(project, options=options)
+    saved(project)
+    edit(project, SESSION, *change)
+    collections = []
+
+    def seen(phase, info):
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.collect()
+    gc.callbacks.append(seen)
+    try:
+        result = mastery_site.build.build(project, options=options)
+    finally:
+        gc.callbacks.remove(seen)
+    assert result.site is not None and collections == []
+
+
 @pytest.mark.parametrize("how", ["copied", "moved"])
 def test_a_project_copied_or_moved_with_its_cache_places_its_own_images(project, cli, tmp_path, how):
     """What is cached holds the paths of the project's files (an image's, to copy it): a copy
