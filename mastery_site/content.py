@@ -18,7 +18,7 @@ import pickle
 import posixpath
 import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -177,11 +177,12 @@ def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None
     todo = [(kind, rel, stamp[3]) for kind, rel, stamp in files if cached.get(rel, (None,))[0] != stamp]
     read = dict(zip((rel for _, rel, _ in todo), pmap(_read_task, todo, jobs, (root, config)), strict=True))
     fresh: FileCache = {}
-    for _, rel, stamp in files:
+    for kind, rel, stamp in files:
         result = read.get(rel)
-        if result is None:
-            result = cached[rel][1]  # same stamp, so the same key
-        elif result.entry is not None:
+        just_read = result is not None
+        if not just_read:
+            result = cached[rel][1]  # same stamp, so the same key; but a goal's: see _clock_metrics
+        if result.entry is not None and (just_read or kind == "goal"):
             result.entry.key = version_key(rel, stamp)
         fresh[rel] = (stamp, result)
         diags.items.extend(result.items)
@@ -309,6 +310,9 @@ def _check_sessions(loaded: Loaded, diags: Diagnostics) -> None:
     first: dict[str, str] = {}
     # each goal's metrics by name (unique: see entries._read_metrics), made once, not per session
     metrics = {slug: {m.name: m for m in goal.metrics} for slug, goal in loaded.goals.items()}
+    for goal in loaded.goals.values():  # a goal from the cache may hold the last build's
+        for metric in goal.metrics:
+            metric.clock = metric.clock_target
     for session, result in loaded.sessions:
         if session.slug in first:
             diags.error(_at(session, result, "slug"),
@@ -318,6 +322,18 @@ def _check_sessions(loaded: Loaded, diags: Diagnostics) -> None:
         _check_references(loaded.goals, metrics, session, result, diags)
         if session.outcome == "setback" and not session.lesson:
             diags.warning(_at(session, result, "outcome"), 'a setback without a "lesson": what did it teach you?')
+    _clock_metrics(loaded.goals.values())
+
+
+def _clock_metrics(goals: Iterable[Goal]) -> None:
+    """A metric some session writes as a clock ("1:30") is shown as one everywhere, on any page
+    (templates reach every goal's metrics: see build.page_scope), so it is part of its goal's
+    version: the goal's key, its file's version key (set by `load`), then stands for both, and a
+    page is rendered again when a session starts or stops writing a metric so."""
+    for goal in goals:
+        clocks = [m.name for m in goal.metrics if m.clock and not m.clock_target]
+        if clocks:
+            goal.key = hashlib.blake2b(goal.key + "\0".join(clocks).encode(), digest_size=12).digest()
 
 
 def _milestone_problem(goal: Goal | None, session: Session) -> str | None:

@@ -94,7 +94,7 @@ def _read_metrics(f: Fields, node: yaml.Node) -> list[Metric]:
             metric.better = f.choice(fields["better"][1], "better", ("higher", "lower")) or "higher"
         if "target" in fields:
             metric.target = f.measurement(fields["target"][1], "target")
-            metric.clock = f.is_clock(fields["target"][1])
+            metric.clock = metric.clock_target = f.is_clock(fields["target"][1])
         metrics.append(metric)
     return metrics
 

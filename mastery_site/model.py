@@ -73,6 +73,7 @@ class Metric:
     better: str = "higher"
     target: float | None = None
     clock: bool = False  # values were written as "mm:ss"; stored in seconds, shown as a clock
+    clock_target: bool = False  # its target was written so (a session's value makes `clock` true too)
 
 
 @dataclass

@@ -197,6 +197,36 @@ def test_a_build_runs_no_cyclic_collection(project, change):
     assert result.site is not None and collections == []
 
 
+@pytest.mark.parametrize("how", ["build", "serve"])
+def test_a_metric_no_longer_written_as_a_clock_is_shown_as_a_number_again(project, cli, tmp_path, how):
+    """Whether a metric is shown as a clock ("0:01") depends on all its goal's sessions: a goal
+    from the cache (or the dev server's) does not keep the last build's answer, and every page
+    showing the metric follows, those of sessions left as they were included."""
+    from mastery_site.build import Options
+    from mastery_site.rebuild import Engine
+    rel = "content/sessions/2026/2026-09-13-small-landscape.md"
+    other = "sessions/2026-08-09-graded-sky/index.html"  # not a neighbour; its paintings stay 1
+    engine = Engine(project, Options()) if how == "serve" else None
+
+    def built() -> str:
+        if engine is None:
+            assert cli("build", project).code == 0
+            saved(project)
+            return (project / "_site" / other).read_text()
+        assert engine.rebuild().ok and engine.complete() is not None
+        return engine.state.files[other].decode()
+
+    edit(project, rel, "metrics: {paintings: 2}", 'metrics: {paintings: "0:02"}')
+    assert "<dd>0:01 finished</dd>" in built()  # the goal is cached (or kept) with it so
+    edit(project, rel, 'metrics: {paintings: "0:02"}', "metrics: {paintings: 2}")
+    assert "<dd>1 finished</dd>" in built()
+    edit(project, rel, "metrics: {paintings: 2}", 'metrics: {paintings: "0:02"}')
+    assert "<dd>0:01 finished</dd>" in built()
+    if engine is None:
+        assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+        assert site_files(project / "_site") == site_files(tmp_path / "full")
+
+
 @pytest.mark.parametrize("how", ["copied", "moved"])
 def test_a_project_copied_or_moved_with_its_cache_places_its_own_images(project, cli, tmp_path, how):
     """What is cached holds the paths of the project's files (an image's, to copy it): a copy
@@ -246,6 +276,11 @@ def _apply(project, kind: str, n: int) -> None:
     elif kind == "goal-body":  # its page's description, with its record the same object
         goal = sorted((project / "content/goals").glob("*.md"))[n % 5]
         goal.write_text(goal.read_text() + f"\nGoal notes, take {n}.\n")
+    elif kind == "clock":  # its first metric written as a clock ("1:05"), or no longer: shown so on any page
+        match = re.search(r'\nmetrics: \{\w+: ("\d+:\d\d"|[\d.]+)', text)
+        if match:
+            value = "65" if match[1].startswith('"') else '"1:05"'
+            path.write_text(text[:match.start(1)] + value + text[match.end(1):])
     elif kind == "touch":
         os.utime(path, ns=(10**18 + n, 10**18 + n))
     elif kind == "remove":
@@ -255,7 +290,7 @@ def _apply(project, kind: str, n: int) -> None:
 
 
 EDITS = st.lists(st.tuples(st.sampled_from(["body", "private", "image", "title", "outcome", "hide", "goal", "goal-body",
-                                             "touch", "add", "remove"]),
+                                             "clock", "touch", "add", "remove"]),
                            st.integers(0, 60)), min_size=1, max_size=3)
 
 
