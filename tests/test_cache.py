@@ -281,6 +281,18 @@ def _apply(project, kind: str, n: int) -> None:
         if match:
             value = "65" if match[1].startswith('"') else '"1:05"'
             path.write_text(text[:match.start(1)] + value + text[match.end(1):])
+    elif kind == "tags":  # a tag of its own (a tag page appears or goes), or one of another session's
+        tag = f"tag-{n % 3}" if n % 2 else "running"
+        if f"\ntags: [{tag}]\n" in text:
+            path.write_text(text.replace(f"\ntags: [{tag}]\n", "\n", 1))
+        else:
+            path.write_text(re.sub(r"\ntags: \[.*\]", "", text).replace("\ntitle: ", f"\ntags: [{tag}]\ntitle: ", 1))
+    elif kind == "feedback":  # on the feedback page, by its person
+        path.write_text(re.sub(r"\nfeedback:\n(  .*\n)+", "\n", text).replace(
+            "\ntitle: ", f"\nfeedback: [{{from: Person {n % 2}, role: coach, note: Note {n}}}]\ntitle: ", 1))
+    elif kind == "draft":  # out of the site without --drafts, or back in
+        mark = "\ndraft: true"
+        path.write_text(text.replace(mark, "", 1) if mark in text else text.replace("\ntitle: ", mark + "\ntitle: ", 1))
     elif kind == "touch":
         os.utime(path, ns=(10**18 + n, 10**18 + n))
     elif kind == "remove":
@@ -290,7 +302,8 @@ def _apply(project, kind: str, n: int) -> None:
 
 
 EDITS = st.lists(st.tuples(st.sampled_from(["body", "private", "image", "title", "outcome", "hide", "goal", "goal-body",
-                                             "clock", "touch", "add", "remove"]),
+                                             "clock", "tags", "feedback", "draft", "touch", "add",
+                                             "remove"]),
                            st.integers(0, 60)), min_size=1, max_size=3)
 
 
