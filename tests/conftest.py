@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import strategies as st
 
 from mastery_site.cache import Store
 from mastery_site.cli import main
@@ -85,3 +87,63 @@ def git(project: Path, *args: str, day: str = "2026-01-01") -> None:
     env = {**os.environ, "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when, "GIT_AUTHOR_NAME": "t",
            "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x"}
     subprocess.run(["git", "-C", str(project), *args], check=True, env=env)
+
+
+def apply_edit(project: Path, kind: str, n: int) -> None:
+    """One edit of the n-th session (modulo their number), of one of the kinds EDITS draws: see
+    test_cache.test_any_edits_build_what_a_full_build_builds."""
+    sessions = sorted((project / "content/sessions").rglob("*.md"))
+    path = sessions[n % len(sessions)]
+    text = path.read_text()
+    if kind == "body":
+        path.write_text(text + f"\nMore notes, take {n}.\n")
+    elif kind == "private":
+        path.write_text(text + f"\n```private\nPRIVATE-{n}\n```\n")
+    elif kind == "image":  # an image beside the session, or a diagnostic where there is none
+        path.write_text(text + "\n![a sky](graded-sky.png)\n")
+    elif kind == "title":
+        path.write_text(text.replace("\ntitle: ", f"\ntitle: Take {n}, ", 1))
+    elif kind == "outcome":  # a setback now, or no longer one (its page shows earlier wins only then)
+        outcome = "success" if "\noutcome: setback" in text else "setback"
+        path.write_text(re.sub(r"\noutcome: \w+", "", text).replace("\ntitle: ", f"\noutcome: {outcome}\ntitle: ", 1))
+    elif kind == "hide":  # out of the public site, or back in: its neighbours change
+        mark = "\nvisibility: private  # hidden by the test"  # a session private on its own stays so
+        if mark in text:
+            path.write_text(text.replace(mark, "", 1))
+        elif "\nvisibility: " not in text:
+            path.write_text(text.replace("\ntitle: ", mark + "\ntitle: ", 1))
+    elif kind == "goal":  # in every page of its sessions, and their search-index pieces
+        goal = sorted((project / "content/goals").glob("*.md"))[n % 5]
+        goal.write_text(goal.read_text().replace("\ntitle: ", f"\ntitle: Goal {n}, ", 1))
+    elif kind == "goal-body":  # its page's description, with its record the same object
+        goal = sorted((project / "content/goals").glob("*.md"))[n % 5]
+        goal.write_text(goal.read_text() + f"\nGoal notes, take {n}.\n")
+    elif kind == "clock":  # its first metric written as a clock ("1:05"), or no longer: shown so on any page
+        match = re.search(r'\nmetrics: \{\w+: ("\d+:\d\d"|[\d.]+)', text)
+        if match:
+            value = "65" if match[1].startswith('"') else '"1:05"'
+            path.write_text(text[:match.start(1)] + value + text[match.end(1):])
+    elif kind == "tags":  # a tag of its own (a tag page appears or goes), or one of another session's
+        tag = f"tag-{n % 3}" if n % 2 else "running"
+        if f"\ntags: [{tag}]\n" in text:
+            path.write_text(text.replace(f"\ntags: [{tag}]\n", "\n", 1))
+        else:
+            path.write_text(re.sub(r"\ntags: \[.*\]", "", text).replace("\ntitle: ", f"\ntags: [{tag}]\ntitle: ", 1))
+    elif kind == "feedback":  # on the feedback page, by its person
+        path.write_text(re.sub(r"\nfeedback:\n(  .*\n)+", "\n", text).replace(
+            "\ntitle: ", f"\nfeedback: [{{from: Person {n % 2}, role: coach, note: Note {n}}}]\ntitle: ", 1))
+    elif kind == "draft":  # out of the site without --drafts, or back in
+        mark = "\ndraft: true"
+        path.write_text(text.replace(mark, "", 1) if mark in text else text.replace("\ntitle: ", mark + "\ntitle: ", 1))
+    elif kind == "touch":
+        os.utime(path, ns=(10**18 + n, 10**18 + n))
+    elif kind == "remove":
+        path.unlink()
+    else:
+        (path.parent / f"2026-11-2{n % 10}-added-{n}.md").write_text(f"---\ntitle: Added {n}\n---\n\nNew.\n")
+
+
+EDITS = st.lists(st.tuples(st.sampled_from(["body", "private", "image", "title", "outcome", "hide", "goal", "goal-body",
+                                             "clock", "tags", "feedback", "draft", "touch", "add",
+                                             "remove"]),
+                           st.integers(0, 60)), min_size=1, max_size=3)

@@ -17,10 +17,12 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
-from conftest import REPO, site_files
+from conftest import EDITS, REPO, apply_edit, site_files
 from mastery_site.build import Options, build
 from mastery_site.devserver import Handler
+from mastery_site.diagnostics import BuildError
 from mastery_site.rebuild import QUIET, QUIET_AFTER_SAVE, Engine, Watcher
 
 SESSION = "content/sessions/2026/2026-11-21-framed.md"
@@ -198,6 +200,40 @@ def test_serve_and_build_produce_identical_pages_also_after_edits(project, tmp_p
     edit(project, "outcome: success", "outcome: setback", "content/sessions/2026/2026-06-07-walk-run-intervals.md")
     assert engine.rebuild().ok  # the goal's record is made again, the other goals' are kept
     same_as_build()
+
+
+def _stamps(project: Path) -> dict[Path, tuple[int, int]]:
+    return {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in (project / "content").rglob("*") if p.is_file()}
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(edits=EDITS)
+def test_any_edits_serve_what_a_full_build_builds(edits, tmp_path_factory):
+    """Told of each edit as its watcher tells it (the files changed, added or removed), the dev
+    server serves, every page rendered, what a --no-cache build of the same files writes; or
+    fails as that build fails."""
+    tmp = tmp_path_factory.mktemp("serve-edits")
+    project = tmp / "p"
+    shutil.copytree(REPO / "content", project / "content")
+    shutil.copy(REPO / "mastery.yaml", project / "mastery.yaml")
+    engine = Engine(project, Options())
+    assert engine.rebuild().ok and engine.complete().ok
+    for kind, n in edits:
+        before = _stamps(project)
+        apply_edit(project, kind, n)
+        after = _stamps(project)
+        outcome = engine.rebuild({p for p in before.keys() | after.keys() if before.get(p) != after.get(p)})
+        try:
+            build(project, tmp / "full", Options(), fresh=True)
+        except BuildError:
+            assert not outcome.ok, (kind, n)
+            continue
+        assert outcome.ok, (kind, n)
+        engine.complete()
+        served = {k: (v.read_bytes() if isinstance(v, Path) else v) for k, v in engine.state.files.items()}
+        built = site_files(tmp / "full")
+        assert served == {k: v for k, v in built.items() if k != ".mastery-site"}, (kind, n)
 
 
 def test_a_front_matter_edit_keeps_the_other_session_pages_with_their_contexts(project):
