@@ -168,6 +168,7 @@ def load_site(root: Path, options: Options, diags: Diagnostics | None = None, ca
         caches.files.clear()
         caches.bodies.clear()
         caches.planned.clear()  # its pages are kept by file versions, whose text may render otherwise now
+        caches.search.clear()  # so are its pieces: a session's date is a day in the portfolio's timezone
         caches.config = repr(config)
     options.progress.phase("reading and checking the content")
     loaded = load(root, config, diags, caches.files if caches else None, options.jobs, changed, found)

@@ -135,6 +135,11 @@ def apply_edit(project: Path, kind: str, n: int) -> None:
     elif kind == "draft":  # out of the site without --drafts, or back in
         mark = "\ndraft: true"
         path.write_text(text.replace(mark, "", 1) if mark in text else text.replace("\ntitle: ", mark + "\ntitle: ", 1))
+    elif kind == "config":  # everything read again: the timeline's pages, the timezone
+        config = project / "mastery.yaml"
+        text = config.read_text()
+        swap = [("per_page: 15", "per_page: 7"), ("timezone: Europe/Lisbon", "timezone: Asia/Tokyo")][n % 2]
+        config.write_text(text.replace(*swap) if swap[0] in text else text.replace(*reversed(swap)))
     elif kind == "touch":
         os.utime(path, ns=(10**18 + n, 10**18 + n))
     elif kind == "remove":
@@ -144,6 +149,6 @@ def apply_edit(project: Path, kind: str, n: int) -> None:
 
 
 EDITS = st.lists(st.tuples(st.sampled_from(["body", "private", "image", "title", "outcome", "hide", "goal", "goal-body",
-                                             "clock", "tags", "feedback", "draft", "touch", "add",
-                                             "remove"]),
+                                             "clock", "tags", "feedback", "draft", "config", "touch",
+                                             "add", "remove"]),
                            st.integers(0, 60)), min_size=1, max_size=3)

@@ -225,6 +225,22 @@ def test_a_metric_no_longer_written_as_a_clock_is_shown_as_a_number_again(projec
         assert site_files(project / "_site") == site_files(tmp_path / "full")
 
 
+def test_a_configuration_edit_makes_the_search_index_again(cli, tmp_path):
+    """Each entry's piece of the search index is kept by its file's version, and the
+    configuration changes what a file says: here a session's day, in the portfolio's timezone."""
+    project = write_tree(tmp_path / "p", {
+        "mastery.yaml": "title: T\ntimezone: UTC\n",
+        "content/sessions/2026-01-02-late.md": "---\ntitle: Late\ndate: 2026-01-02T23:30:00+00:00\n---\nRan.\n"})
+    assert cli("build", project).code == 0
+    saved(project)
+    assert '"date":"2026-01-02"' in (project / "_site/search-index.json").read_text()
+    write_tree(project, {"mastery.yaml": "title: T\ntimezone: Asia/Tokyo\n"})
+    assert cli("build", project).code == 0
+    assert '"date":"2026-01-03"' in (project / "_site/search-index.json").read_text()
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(project / "_site") == site_files(tmp_path / "full")
+
+
 @pytest.mark.parametrize("how", ["copied", "moved"])
 def test_a_project_copied_or_moved_with_its_cache_places_its_own_images(project, cli, tmp_path, how):
     """What is cached holds the paths of the project's files (an image's, to copy it): a copy

@@ -203,7 +203,8 @@ def test_serve_and_build_produce_identical_pages_also_after_edits(project, tmp_p
 
 
 def _stamps(project: Path) -> dict[Path, tuple[int, int]]:
-    return {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in (project / "content").rglob("*") if p.is_file()}
+    files = [project / "mastery.yaml", *(p for p in (project / "content").rglob("*") if p.is_file())]
+    return {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in files}
 
 
 @settings(max_examples=8, deadline=None,
