@@ -34,6 +34,7 @@ from .content import (
     cached_entry,
     cached_result,
     changed_files,
+    images_as_checked,
     load,
     scan_content,
     select,
@@ -320,6 +321,9 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     site in `out`. None when anything else may have changed: then everything is built.
     `changed`: the files changed since the cache was saved (see content.changed_files)."""
     if not (caches.pages and caches.snapshot and changed and _sessions_only(changed)):
+        return None
+    if not all(images_as_checked(root, rel, result) for rel, (_, result) in caches.files.items()
+               if result.image_checks):  # the snapshot's entries would copy images no longer there
         return None
     diags = Diagnostics()
     config = _config_of(root, options, diags)

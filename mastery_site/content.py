@@ -136,6 +136,7 @@ class FileResult:
     entry: Goal | Session | Page | None
     spots: Spots
     items: list[Diagnostic]
+    image_checks: tuple[tuple[str, str], ...] = ()  # each local image's src and what was found (see images_as_checked)
 
 
 def _read_spots(result: FileResult, tail, offset: int, size: int) -> None:
@@ -174,7 +175,9 @@ def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None
     files = _known_files(root, cache, changed) if cache and changed else None
     files = files if files is not None else found if found is not None else source_files(root)
     cached = cache or {}
-    todo = [(kind, rel, stamp[3]) for kind, rel, stamp in files if cached.get(rel, (None,))[0] != stamp]
+    todo = [(kind, rel, stamp[3]) for kind, rel, stamp in files
+            if (known := cached.get(rel)) is None or known[0] != stamp
+            or known[1].image_checks and not images_as_checked(root, rel, known[1])]
     read = dict(zip((rel for _, rel, _ in todo), pmap(_read_task, todo, jobs, (root, config)), strict=True))
     fresh: FileCache = {}
     for kind, rel, stamp in files:
@@ -245,7 +248,7 @@ def _read_file(root: Path, rel: str, kind: str, config: Config, checker: Rendere
         result.entry, result.spots = read_session(doc, slugify(name), _name_date(name, doc, diags), config, diags)
     else:
         result.entry = read_page(doc, _file_slug(stem, doc, diags, "page"), config, diags)
-    _check_images(root, doc, checker, diags)
+    result.image_checks = _check_images(root, doc, checker, diags)
     if result.entry is not None:
         result.entry.rendered_from = body_digest(rel, result.entry.body)
     return result
@@ -276,15 +279,30 @@ def _document(root: Path, rel: str, diags: Diagnostics, linked: bool) -> Documen
     return None if text is None else parse(text, rel, diags)
 
 
-def _check_images(root: Path, doc: Document, checker: Renderer, diags: Diagnostics) -> None:
-    """Every local image an entry shows must exist inside content/ (any audience may need it)."""
+def _check_images(root: Path, doc: Document, checker: Renderer, diags: Diagnostics) -> tuple[tuple[str, str], ...]:
+    """Every local image an entry shows must exist inside content/ (any audience may need it).
+    Returns each one's src and what was found, for images_as_checked."""
     if "![" not in doc.body:  # no image syntax: skip the Markdown parse
-        return
+        return ()
+    checks = []
     for src, line, col in checker.image_refs(doc.body):
         if is_local(src):
             found, why = resolve(root, doc.path, src)
             if found is None:
                 diags.error(Where(doc.path, doc.body_line + line, col), why)
+            checks.append((src, str(found) if found is not None else why))
+    return tuple(checks)
+
+
+def images_as_checked(root: Path, rel: str, result: FileResult) -> bool:
+    """Whether a file's local images are as they were when it was read: an image removed, or
+    one added that was missing, changes what its unchanged file yields (a diagnostic, or a
+    copy of the image that would fail), so the file is read again."""
+    for src, was in result.image_checks:
+        found, why = resolve(root, rel, src)
+        if (str(found) if found is not None else why) != was:
+            return False
+    return True
 
 
 def _file_slug(stem: str, doc: Document, diags: Diagnostics, kind: str) -> str:

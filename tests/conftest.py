@@ -140,6 +140,9 @@ def apply_edit(project: Path, kind: str, n: int) -> None:
         text = config.read_text()
         swap = [("per_page: 15", "per_page: 7"), ("timezone: Europe/Lisbon", "timezone: Asia/Tokyo")][n % 2]
         config.write_text(text.replace(*swap) if swap[0] in text else text.replace(*reversed(swap)))
+    elif kind == "image-file":  # an image its unchanged session shows is gone (a diagnostic), or back
+        image, aside = project / "content/sessions/2026/graded-sky.png", project / "graded-sky.png"
+        os.replace(*((image, aside) if image.exists() else (aside, image)))
     elif kind == "touch":
         os.utime(path, ns=(10**18 + n, 10**18 + n))
     elif kind == "remove":
@@ -149,6 +152,6 @@ def apply_edit(project: Path, kind: str, n: int) -> None:
 
 
 EDITS = st.lists(st.tuples(st.sampled_from(["body", "private", "image", "title", "outcome", "hide", "goal", "goal-body",
-                                             "clock", "tags", "feedback", "draft", "config", "touch",
-                                             "add", "remove"]),
+                                             "clock", "tags", "feedback", "draft", "config",
+                                             "image-file", "touch", "add", "remove"]),
                            st.integers(0, 60)), min_size=1, max_size=3)

@@ -225,6 +225,23 @@ def test_a_metric_no_longer_written_as_a_clock_is_shown_as_a_number_again(projec
         assert site_files(project / "_site") == site_files(tmp_path / "full")
 
 
+def test_an_image_removed_beside_an_unchanged_session_is_reported(project, cli):
+    """Its session's file is read again (no traceback copying an image no longer there), also
+    when another session's body edit would take the last build's model (see _edit_sessions);
+    the image back, the site builds again."""
+    image, aside = project / "content/sessions/2026/graded-sky.png", project / "graded-sky.png"
+    assert cli("build", project).code == 0
+    saved(project)
+    os.replace(image, aside)
+    edit(project)  # the body of another session
+    result = cli("build", project)
+    assert result.code == 1 and "Traceback" not in result.err
+    assert 'content/sessions/2026/2026-08-09-graded-sky.md:15:66: error: image "graded-sky.png" not found' in result.err
+    os.replace(aside, image)
+    assert cli("build", project).code == 0
+    assert (project / "_site/sessions/2026-08-09-graded-sky/graded-sky.png").is_file()
+
+
 def test_a_configuration_edit_makes_the_search_index_again(cli, tmp_path):
     """Each entry's piece of the search index is kept by its file's version, and the
     configuration changes what a file says: here a session's day, in the portfolio's timezone."""
