@@ -143,6 +143,12 @@ def apply_edit(project: Path, kind: str, n: int) -> None:
     elif kind == "image-file":  # an image its unchanged session shows is gone (a diagnostic), or back
         image, aside = project / "content/sessions/2026/graded-sky.png", project / "graded-sky.png"
         os.replace(*((image, aside) if image.exists() else (aside, image)))
+    elif kind == "move":  # to another goal (or to none): both goals' records, pages, neighbours
+        goals = sorted(p.stem for p in (project / "content/goals").glob("*.md"))
+        target = goals[n % len(goals)] if n % 7 else None
+        text = re.sub(r"\ngoal: \S+", "", text)
+        text = re.sub(r"\n(milestone|metrics): .*", "", text)  # its old goal's
+        path.write_text(text.replace("\ntitle: ", f"\ngoal: {target}\ntitle: ", 1) if target else text)
     elif kind == "touch":
         os.utime(path, ns=(10**18 + n, 10**18 + n))
     elif kind == "remove":
@@ -153,5 +159,5 @@ def apply_edit(project: Path, kind: str, n: int) -> None:
 
 EDITS = st.lists(st.tuples(st.sampled_from(["body", "private", "image", "title", "outcome", "hide", "goal", "goal-body",
                                              "clock", "tags", "feedback", "draft", "config",
-                                             "image-file", "touch", "add", "remove"]),
+                                             "image-file", "move", "touch", "add", "remove"]),
                            st.integers(0, 60)), min_size=1, max_size=3)
