@@ -149,6 +149,18 @@ def apply_edit(project: Path, kind: str, n: int) -> None:
         text = re.sub(r"\ngoal: \S+", "", text)
         text = re.sub(r"\n(milestone|metrics): .*", "", text)  # its old goal's
         path.write_text(text.replace("\ntitle: ", f"\ngoal: {target}\ntitle: ", 1) if target else text)
+    elif kind == "goal-hide":  # a goal out of the public site with all its sessions, or back
+        goal = sorted((project / "content/goals").glob("*.md"))[n % 5]
+        mark, text = "\nvisibility: private  # hidden by the test", goal.read_text()
+        if mark in text:
+            goal.write_text(text.replace(mark, "", 1))
+        elif "\nvisibility: " not in text:
+            goal.write_text(text.replace("\ntitle: ", mark + "\ntitle: ", 1))
+    elif kind == "goal-front":  # its status, and a metric's target written as a clock or not
+        goal = project / "content/goals/run-10k.md"
+        text = goal.read_text()
+        swap = [("status: active", "status: paused"), ('target: "5:00"', "target: 300")][n % 2]
+        goal.write_text(text.replace(*swap) if swap[0] in text else text.replace(*reversed(swap)))
     elif kind == "touch":
         os.utime(path, ns=(10**18 + n, 10**18 + n))
     elif kind == "remove":
@@ -159,5 +171,6 @@ def apply_edit(project: Path, kind: str, n: int) -> None:
 
 EDITS = st.lists(st.tuples(st.sampled_from(["body", "private", "image", "title", "outcome", "hide", "goal", "goal-body",
                                              "clock", "tags", "feedback", "draft", "config",
-                                             "image-file", "move", "touch", "add", "remove"]),
+                                             "image-file", "move", "goal-hide", "goal-front", "touch",
+                                             "add", "remove"]),
                            st.integers(0, 60)), min_size=1, max_size=3)
