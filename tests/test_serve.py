@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import EDITS, REPO, apply_edit, site_files
 from mastery_site.build import Options, build
@@ -209,16 +210,17 @@ def _stamps(project: Path) -> dict[Path, tuple[int, int]]:
 
 @settings(max_examples=8, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(edits=EDITS)
-def test_any_edits_serve_what_a_full_build_builds(edits, tmp_path_factory):
+@given(edits=EDITS, audience=st.sampled_from(["private", "public"]))
+def test_any_edits_serve_what_a_full_build_builds(edits, audience, tmp_path_factory):
     """Told of each edit as its watcher tells it (the files changed, added or removed), the dev
     server serves, every page rendered, what a --no-cache build of the same files writes; or
-    fails as that build fails."""
+    fails as that build fails. Its own edition (private, `serve`'s default) or the public one."""
     tmp = tmp_path_factory.mktemp("serve-edits")
     project = tmp / "p"
     shutil.copytree(REPO / "content", project / "content")
     shutil.copy(REPO / "mastery.yaml", project / "mastery.yaml")
-    engine = Engine(project, Options())
+    options = Options(audience)
+    engine = Engine(project, options)
     assert engine.rebuild().ok and engine.complete().ok
     for kind, n in edits:
         before = _stamps(project)
@@ -226,7 +228,7 @@ def test_any_edits_serve_what_a_full_build_builds(edits, tmp_path_factory):
         after = _stamps(project)
         outcome = engine.rebuild({p for p in before.keys() | after.keys() if before.get(p) != after.get(p)})
         try:
-            build(project, tmp / "full", Options(), fresh=True)
+            build(project, tmp / "full", options, fresh=True)
         except BuildError:
             assert not outcome.ok, (kind, n)
             continue
