@@ -34,7 +34,6 @@ from .content import (
     cached_entry,
     cached_result,
     changed_files,
-    images_as_checked,
     load,
     scan_content,
     select,
@@ -226,7 +225,7 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
         with contextlib.nullcontext() if fresh else Store(cache_store(root, settings)) as store:
             caches = None if fresh else _cache_for(store, out)
             collector.hold()
-            changed = changed_files(found, caches.files) if caches is not None else None
+            changed = changed_files(root, found, caches.files) if caches is not None else None
             result = None if caches is None else _edit_sessions(root, out, inputs, head, options, caches, store,
                                                                 changed)
             if result is not None:
@@ -321,9 +320,6 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     site in `out`. None when anything else may have changed: then everything is built.
     `changed`: the files changed since the cache was saved (see content.changed_files)."""
     if not (caches.pages and caches.snapshot and changed and _sessions_only(changed)):
-        return None
-    if not all(images_as_checked(root, rel, result) for rel, (_, result) in caches.files.items()
-               if result.image_checks):  # the snapshot's entries would copy images no longer there
         return None
     diags = Diagnostics()
     config = _config_of(root, options, diags)

@@ -136,7 +136,7 @@ class FileResult:
     entry: Goal | Session | Page | None
     spots: Spots
     items: list[Diagnostic]
-    image_checks: tuple[tuple[str, str], ...] = ()  # each local image's src and what was found (see images_as_checked)
+    image_checks: tuple[tuple[str, str], ...] = ()  # each local image's src and what was found (see _still_holds)
 
 
 def _read_spots(result: FileResult, tail, offset: int, size: int) -> None:
@@ -175,9 +175,7 @@ def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None
     files = _known_files(root, cache, changed) if cache and changed else None
     files = files if files is not None else found if found is not None else source_files(root)
     cached = cache or {}
-    todo = [(kind, rel, stamp[3]) for kind, rel, stamp in files
-            if (known := cached.get(rel)) is None or known[0] != stamp
-            or known[1].image_checks and not images_as_checked(root, rel, known[1])]
+    todo = [(kind, rel, stamp[3]) for kind, rel, stamp in files if not _still_holds(root, rel, stamp, cached)]
     read = dict(zip((rel for _, rel, _ in todo), pmap(_read_task, todo, jobs, (root, config)), strict=True))
     fresh: FileCache = {}
     for kind, rel, stamp in files:
@@ -204,11 +202,20 @@ def version_key(rel: str, stamp: tuple) -> bytes:
     return hashlib.blake2b(repr((rel, stamp)).encode(), digest_size=12).digest()
 
 
-def changed_files(found: list[tuple[str, str, tuple]], cache: FileCache) -> set[str] | None:
-    """Of the files `found` (see source_files), those whose stamp is not the cache's (new ones
-    included); None when a file of the cache is gone."""
-    changed = {rel for _, rel, stamp in found if cache.get(rel, (None,))[0] != stamp}
+def changed_files(root: Path, found: list[tuple[str, str, tuple]], cache: FileCache) -> set[str] | None:
+    """Of the files `found` (see source_files), those whose cached result no longer holds (new
+    ones included); None when a file of the cache is gone."""
+    changed = {rel for _, rel, stamp in found if not _still_holds(root, rel, stamp, cache)}
     return changed if len(found) - len(changed - cache.keys()) == len(cache) else None
+
+
+def _still_holds(root: Path, rel: str, stamp: tuple, cache: FileCache) -> bool:
+    """Whether the cache's result of a file is what reading it now would yield: the same
+    version (stamp), and its local images found as they were (see _images_as_checked)."""
+    known = cache.get(rel)
+    if known is None or known[0] != stamp:
+        return False
+    return not known[1].image_checks or _images_as_checked(root, rel, known[1])
 
 
 def _known_files(root: Path, cache: FileCache, changed: set[str]) -> list[tuple[str, str, tuple]] | None:
@@ -281,7 +288,7 @@ def _document(root: Path, rel: str, diags: Diagnostics, linked: bool) -> Documen
 
 def _check_images(root: Path, doc: Document, checker: Renderer, diags: Diagnostics) -> tuple[tuple[str, str], ...]:
     """Every local image an entry shows must exist inside content/ (any audience may need it).
-    Returns each one's src and what was found, for images_as_checked."""
+    Returns each one's src and what was found, for _images_as_checked."""
     if "![" not in doc.body:  # no image syntax: skip the Markdown parse
         return ()
     checks = []
@@ -294,10 +301,11 @@ def _check_images(root: Path, doc: Document, checker: Renderer, diags: Diagnosti
     return tuple(checks)
 
 
-def images_as_checked(root: Path, rel: str, result: FileResult) -> bool:
+def _images_as_checked(root: Path, rel: str, result: FileResult) -> bool:
     """Whether a file's local images are as they were when it was read: an image removed, or
     one added that was missing, changes what its unchanged file yields (a diagnostic, or a
-    copy of the image that would fail), so the file is read again."""
+    copy of the image that would fail), so the file is read again, and it counts as changed
+    (the everyday edit's fast path, whose snapshot would copy the image, steps aside)."""
     for src, was in result.image_checks:
         found, why = resolve(root, rel, src)
         if (str(found) if found is not None else why) != was:
