@@ -336,9 +336,6 @@ def _check_sessions(loaded: Loaded, diags: Diagnostics) -> None:
     first: dict[str, str] = {}
     # each goal's metrics by name (unique: see entries._read_metrics), made once, not per session
     metrics = {slug: {m.name: m for m in goal.metrics} for slug, goal in loaded.goals.items()}
-    for goal in loaded.goals.values():  # a goal from the cache may hold the last build's
-        for metric in goal.metrics:
-            metric.clock = metric.clock_target
     for session, result in loaded.sessions:
         if session.slug in first:
             diags.error(_at(session, result, "slug"),
@@ -348,14 +345,25 @@ def _check_sessions(loaded: Loaded, diags: Diagnostics) -> None:
         _check_references(loaded.goals, metrics, session, result, diags)
         if session.outcome == "setback" and not session.lesson:
             diags.warning(_at(session, result, "outcome"), 'a setback without a "lesson": what did it teach you?')
-    _clock_metrics(loaded.goals.values())
+    _clock_metrics(loaded.sessions, metrics, loaded.goals.values())
 
 
-def _clock_metrics(goals: Iterable[Goal]) -> None:
-    """A metric some session writes as a clock ("1:30") is shown as one everywhere, on any page
-    (templates reach every goal's metrics: see build.page_scope), so it is part of its goal's
-    version: the goal's key, its file's version key (set by `load`), then stands for both, and a
-    page is rendered again when a session starts or stops writing a metric so."""
+def _clock_metrics(sessions: list[tuple[Session, FileResult]], metrics: dict[str, dict[str, Metric]],
+                   goals: Iterable[Goal]) -> None:
+    """A metric is shown as a clock ("1:30") when its target or any session's value of it was
+    written so: made again on every load (a goal from the cache holds the last load's answer).
+    Any page may show it (templates reach every goal's metrics: see build.page_scope), so it is
+    part of its goal's version: the goal's key, its file's version key (set by `load`), then
+    stands for both, and every page is rendered again when a session starts or stops writing a
+    metric so."""
+    for goal in goals:
+        for metric in goal.metrics:
+            metric.clock = metric.clock_target
+    for session, _ in sessions:
+        if session.clock_metrics and session.goal in metrics:  # an unknown one: see _check_references
+            declared = metrics[session.goal]
+            for name in session.clock_metrics & declared.keys():
+                declared[name].clock = True
     for goal in goals:
         clocks = [m.name for m in goal.metrics if m.clock and not m.clock_target]
         if clocks:
@@ -396,8 +404,6 @@ def _check_references(goals: dict[str, Goal], metrics: dict[str, dict[str, Metri
             of = f'goal "{goal.slug}"' if goal else "a session without a goal"
             diags.error(_at(session, result, f"metrics.{name}"),
                         f'unknown metric "{name}" of {of}{did_you_mean(name, list(declared))}')
-        elif name in session.clock_metrics:
-            metric.clock = True
 
 
 def effective_visibility(loaded: Loaded, entry) -> str:
