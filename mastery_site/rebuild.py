@@ -74,7 +74,7 @@ class SiteFiles(Mapping):
 
     def __init__(self, assets: dict[str, bytes | Path], specs: list[PageSpec],
                  render: Callable[[PageSpec], bytes], fallback: Mapping | None = None,
-                 search: Callable[[], dict[str, bytes]] | None = None):
+                 search: Callable[[], dict[str, list[bytes]]] | None = None):
         self.assets = assets
         self.specs = {spec.file: spec for spec in specs}
         self.pages: dict[str, bytes] = {}
