@@ -44,14 +44,18 @@ def aggregate(portfolio: Portfolio, today: dt.date | None = None, memo: dict | N
 
 
 def _record(goal: Goal, sessions: list[Session], memo: dict | None) -> dict:
-    """goal_stats, or the memo's record of this very goal and sessions (a record is never changed)."""
+    """goal_stats, or the memo's record of this very goal and sessions (a record is never
+    changed) while they are the same file versions too: an entry edited in place (see
+    content.in_place_edits) is the same object, and a retitled session's wins are copied
+    into the plan's pages that hold its goal's record (a setback's earlier wins)."""
     if memo is None:
         return goal_stats(goal, sessions)
     kept = memo.get(goal.slug)
+    versions = [s.key for s in sessions]
     if kept is not None and kept[0] is goal and len(kept[1]) == len(sessions) \
-            and all(map(operator.is_, kept[1], sessions)):
+            and all(map(operator.is_, kept[1], sessions)) and kept[3] == versions:
         return kept[2]
-    memo[goal.slug] = (goal, list(sessions), goal_stats(goal, sessions))
+    memo[goal.slug] = (goal, list(sessions), goal_stats(goal, sessions), versions)
     return memo[goal.slug][2]
 
 
@@ -202,11 +206,13 @@ def wins(portfolio: Portfolio, goals: list[dict]) -> list[dict]:
         for metric, best in record["personal_bests"].items():
             found.append({"kind": "personal_best", "date": best["date"], "goal": goal.slug,
                           "session": best["session"], "metric": metric, "value": best["value"]})
-    for s in portfolio.sessions:
-        if s.outcome == "success" and (s.difficulty or 0) >= 4:
-            found.append({"kind": "hard_success", "date": _iso(s.day), "goal": s.goal, "session": s.slug,
-                          "title": s.title, "difficulty": s.difficulty})
+    found += [_hard_success(s) for s in portfolio.sessions if s.outcome == "success" and (s.difficulty or 0) >= 4]
     return sorted(found, key=_win_order, reverse=True)
+
+
+def _hard_success(s: Session) -> dict:
+    return {"kind": "hard_success", "date": _iso(s.day), "goal": s.goal, "session": s.slug,
+            "title": s.title, "difficulty": s.difficulty}
 
 
 def _win_order(win: dict) -> tuple:
@@ -214,13 +220,41 @@ def _win_order(win: dict) -> tuple:
 
 
 def lessons(sessions: list[Session], goals: list[dict]) -> list[dict]:
-    back = {c["setback"]: c for g in goals for c in g["comebacks"]}
-    setbacks = [s for s in sessions if s.outcome == "setback"]
-    return [
-        {"date": _iso(s.day), "session": s.slug, "goal": s.goal, "title": s.title, "lesson": s.lesson,
-         "comeback": back[s.slug]["success"] if s.slug in back else None}
-        for s in reversed(setbacks)
-    ]
+    back = _comebacks_by_setback(goals)
+    return [_lesson(s, back) for s in reversed(sessions) if s.outcome == "setback"]
+
+
+def _comebacks_by_setback(goals: list[dict]) -> dict[str, dict]:
+    return {c["setback"]: c for g in goals for c in g["comebacks"]}
+
+
+def _lesson(s: Session, back: dict[str, dict]) -> dict:
+    return {"date": _iso(s.day), "session": s.slug, "goal": s.goal, "title": s.title, "lesson": s.lesson,
+            "comeback": back[s.slug]["success"] if s.slug in back else None}
+
+
+def retitle(stats: dict, sessions: list[Session]) -> list[tuple[dict, dict]] | None:
+    """After `sessions` were edited in place (see content.in_place_edits), maybe retitled:
+    their hard successes and lessons, the records that copy a session's title, made again
+    (the goals' records copy none) and changed in place. Returns each changed record as it
+    was and as it is now (the plan's pages may hold copies of it: see pages.update_records);
+    None when anything but a title differs, which an edit in place cannot do."""
+    by_slug = {s.slug: s for s in sessions}
+    if not by_slug:
+        return []
+    lesson = functools.partial(_lesson, back=_comebacks_by_setback(stats["goals"]))
+    remade = [(win, _hard_success) for win in stats["wins"] if win["kind"] == "hard_success"]
+    remade += [(record, lesson) for record in stats["lessons"]]
+    changes = []
+    for was, make in remade:
+        s = by_slug.get(was["session"])
+        now = make(s) if s is not None else was
+        if now != was:
+            if was.keys() != now.keys() or any(was[k] != now[k] for k in was if k != "title"):
+                return None
+            changes.append((dict(was), now))
+            was.update(now)
+    return changes
 
 
 @functools.lru_cache(maxsize=4096)

@@ -21,7 +21,7 @@ import jinja2
 from jinja2 import meta
 
 from . import __version__, collector
-from .aggregate import aggregate, today_of
+from .aggregate import aggregate, retitle, today_of
 from .cache import SHARDS, THIS_TAIL, Store, cache_store, load_store, save_store, shard_file, shard_of
 from .charts import Pictures
 from .config import load_config
@@ -29,11 +29,11 @@ from .content import (
     FileCache,
     FileResult,
     Loaded,
-    body_edits,
     body_key,
     cached_entry,
     cached_result,
     changed_files,
+    in_place_edits,
     load,
     scan_content,
     select,
@@ -43,7 +43,16 @@ from .diagnostics import BuildError, Diagnostic, Diagnostics, Where
 from .images import without_location
 from .model import Config, Goal, Page, Portfolio, Session
 from .output import Staging, check_output, recorded_inputs, static_files
-from .pages import PageSpec, images_of, naming_index, pages_naming, plan, refresh_descriptions, search_index
+from .pages import (
+    PageSpec,
+    images_of,
+    naming_index,
+    pages_naming,
+    plan,
+    refresh_own_pages,
+    search_index,
+    update_records,
+)
 from .parallel import MIN_ITEMS, pmap
 from .progress import Progress
 from .publish import git_head, git_lastmod, inputs_digest, source_date, write_zip
@@ -314,26 +323,40 @@ def _compiled_templates(root: Path, caches: Caches | None, made: list, portfolio
 
 def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Options, caches: Caches,
                    store: Store, changed: set[str] | None) -> BuildResult | None:
-    """The everyday edit, fast: when only the Markdown bodies of sessions changed since the last
-    build, the model and plan of the last full build (its snapshot) still hold, bodies aside.
-    Render those bodies and the pages naming their sessions; link every other page from the
-    site in `out`. None when anything else may have changed: then everything is built.
-    `changed`: the files changed since the cache was saved (see content.changed_files)."""
+    """The everyday edit, fast: when only the Markdown bodies and titles of sessions changed
+    since the last build, the model and plan of the last full build (its snapshot) still hold,
+    but for those bodies and titles and the wins and lessons that copy a title. Render those
+    bodies and the pages naming their sessions or holding those records (and, when a record
+    changed, the pages of templates reading the site-wide figures); link every other page
+    from the site in `out`. None when anything else may have changed: then everything is
+    built. `changed`: the files changed since the cache was saved (see content.changed_files)."""
     if not (caches.pages and caches.snapshot and changed and _sessions_only(changed)):
         return None
     diags = Diagnostics()
     config = _config_of(root, options, diags)
     if diags.items or repr(config) != caches.config:
         return None
-    edited = body_edits(root, config, caches.files, changed, options.audience, caches.bodies)
+    edited = in_place_edits(root, config, caches.files, changed, options.audience, caches.bodies, titles=True)
     if edited is None:  # the cache is left as it was read; from here on, in step with the edited files
         return None
     found_again = _snapshot_in_step(root, head, caches, store)
     if found_again is None:
         return None
-    site, chain, specs, naming = found_again
-    render = pages_naming(specs, edited, naming)
+    site, chain, snapshot, since = found_again
+    specs, naming = snapshot.specs, snapshot.naming
+    retitled = retitle(site.stats, since)
+    if retitled is None:
+        return None
+    # the records of sessions edited before this build are made as they are again, and their
+    # pages hold them so in the site in `out`: those of this edit's sessions are rendered
+    now = {entry.slug for entry in edited}
+    update_records(specs, naming, [change for change in retitled if change[0]["session"] not in now])
+    retitled = [change for change in retitled if change[0]["session"] in now]
+    render = pages_naming(specs, edited, naming) | update_records(specs, naming, retitled)
     env = _environment(site, chain, caches)
+    if retitled:  # the site-wide figures changed
+        volatile = volatile_templates(env, snapshot.scope)
+        render.update(spec.file for spec in specs if spec.template in volatile)
     options.progress.phase("rendering pages")
     live = os.path.join(out.resolve(), "")  # see _write_output
     with Staging(out, inputs, keep_spare=True) as staging:
@@ -373,10 +396,11 @@ def _sessions_only(changed: set[str] | None) -> bool:
 
 
 def _snapshot_in_step(root: Path, head: str, caches: Caches,
-                      store: Store) -> tuple[Site, list[Path], list[PageSpec], dict] | None:
-    """The last full build's site and plan, if its snapshot is the one the cache is in step
-    with and still holds: same commit (sitemap dates), same templates, goals and free pages.
-    Descriptions of sessions edited since it was made are those of their current bodies."""
+                      store: Store) -> tuple[Site, list[Path], Snapshot, list[Session]] | None:
+    """The last full build's site and snapshot, if the snapshot is the one the cache is in
+    step with and still holds: same commit (sitemap dates), same templates, goals and free
+    pages; and the sessions edited in place since it was made (see content.in_place_edits),
+    whose pages' titles and descriptions are made as they are now."""
     snapshot = load_snapshot(store.folder, _entries_of(caches))
     if snapshot is None or snapshot.made_by != caches.snapshot or snapshot.head != head or snapshot.naming is None:
         return None
@@ -384,9 +408,9 @@ def _snapshot_in_step(root: Path, head: str, caches: Caches,
     chain = themes_of(site.root, site.portfolio.config)
     if page_scope(site, chain) != snapshot.scope:
         return None
-    refresh_descriptions(snapshot.specs, [s for s, key in zip(site.portfolio.sessions, snapshot.keys, strict=True)
-                                          if s.key != key])
-    return site, chain, snapshot.specs, snapshot.naming
+    since = [s for s, key in zip(site.portfolio.sessions, snapshot.keys, strict=True) if s.key != key]
+    refresh_own_pages(snapshot.specs, since)
+    return site, chain, snapshot, since
 
 
 def _take_memos(store: Store, caches: Caches) -> None:
@@ -500,7 +524,7 @@ def write_site(site: Site, chain: list[Path], env: jinja2.Environment, sink: Sin
         seen = dict(caches.digests) if caches is not None else {}
         render_reusing(site, chain, env, specs, sink, reuse, jobs, final, meanwhile=assets, seen=seen)
         if caches is not None:  # the goals' records that the next build may take again (see aggregate._record)
-            records = [record for _, _, record in caches.records.values()]
+            records = [kept[2] for kept in caches.records.values()]
             caches.digests = {id(r): seen[id(r)] for r in records if id(r) in seen}
     return [spec.file for spec in specs]
 

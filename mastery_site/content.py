@@ -507,12 +507,13 @@ def source_of(root: Path, entry: Goal | Session | Page) -> str:
     return entry.body
 
 
-def body_edits(root: Path, config: Config, cache: FileCache, rels: set[str], audience: str,
-               memo: dict) -> list[Goal | Session | Page] | None:
-    """The everyday edit, fast: when only the Markdown bodies of known entries changed (no
-    diagnostics before or after, no images), update those entries in place — body, key,
-    rendered html and text — and return them. None when anything else may have changed:
-    the caller then loads everything again."""
+def in_place_edits(root: Path, config: Config, cache: FileCache, rels: set[str], audience: str,
+                   memo: dict, titles: bool = False) -> list[Goal | Session | Page] | None:
+    """The everyday edit, fast: when only the Markdown bodies of known entries changed, and
+    with `titles` the titles of sessions (no diagnostics before or after, no images), update
+    those entries in place — body, title, key, rendered html and text — and return them. None
+    when anything else may have changed: the caller then loads everything again. A caller
+    that allows `titles` finds the records that copy them (see aggregate.retitle)."""
     edits = []
     for rel in rels:
         if rel not in cache:
@@ -523,22 +524,26 @@ def body_edits(root: Path, config: Config, cache: FileCache, rels: set[str], aud
             return None
         new = _read_file(root, rel, old.kind, config, renderer_for(config.allow_html, "private"), old_stamp[3])
         if new.entry is None or new.items or new.spots != old.spots or "![" in new.entry.body \
-                or _without_body(new.entry) != _without_body(old.entry):
+                or _fixed_part(new.entry, titles) != _fixed_part(old.entry, titles):
             return None
-        edits.append((rel, stamp, old, new.entry.body))
+        edits.append((rel, stamp, old, new.entry))
     renderer = renderer_for(config.allow_html, audience)
-    for rel, stamp, old, body in edits:
+    for rel, stamp, old, new in edits:
         entry = old.entry
-        entry.body, entry.key, entry.rendered_from = body, version_key(rel, stamp), body_digest(rel, body)
+        entry.body, entry.title = new.body, new.title
+        entry.key, entry.rendered_from = version_key(rel, stamp), body_digest(rel, new.body)
         key = body_key(entry)
-        memo[key] = render_body(renderer, root, entry.source, body, key[1])
+        memo[key] = render_body(renderer, root, entry.source, new.body, key[1])
         give_body(entry, memo[key])
         cache[rel] = (stamp, old)
     return [old.entry for _, _, old, _ in edits]
 
 
-def _without_body(entry: Goal | Session | Page) -> tuple:
-    return type(entry), {k: v for k, v in vars(entry).items() if k not in BODY_FIELDS}
+def _fixed_part(entry: Goal | Session | Page, titles: bool) -> tuple:
+    """What an edit in place keeps: all but the body and, with `titles`, a session's title (a
+    goal's or a free page's is on every page, in the page scope)."""
+    kept = BODY_FIELDS | {"title"} if titles and type(entry) is Session else BODY_FIELDS
+    return type(entry), {k: v for k, v in vars(entry).items() if k not in kept}
 
 
 def _render_task(shared: tuple[Path, bool, str], task: tuple[str, str, str]) -> tuple[str, str, str, list[Image]]:

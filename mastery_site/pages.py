@@ -128,24 +128,28 @@ def _encoded(fingerprint: tuple) -> bytes:
         return b"r" + repr(fingerprint).encode()
 
 
-def pages_naming(specs: list[PageSpec], entries: list[Goal | Session | Page], index: dict[str, list[int]]) -> set[str]:
+def pages_naming(specs: list[PageSpec], entries: list[Goal | Session | Page], index: dict) -> set[str]:
     """The files of the pages whose context holds one of `entries`: after an edit that leaves
-    everything else as it was, the only pages that can differ. `index`: naming_index(specs),
-    made beforehand (the snapshot keeps it: a body edit at 10,000 sessions then finds its
-    pages in no time, instead of walking every context for 30 ms)."""
+    everything else as it was, the only pages that can differ (but for copies of a retitled
+    session's title: see update_records). `index`: naming_index(specs), made beforehand (the
+    snapshot keeps it: a body edit at 10,000 sessions then finds its pages in no time,
+    instead of walking every context for 30 ms)."""
     return {specs[n].file for entry in entries for n in index.get(entry.source, ())}
 
 
-def naming_index(specs: list[PageSpec]) -> dict[str, list[int]]:
-    """Each entry's source → the pages (their places in `specs`) whose context holds the entry.
-    Big shared values are looked into once (as in `fingerprint`)."""
+def naming_index(specs: list[PageSpec]) -> dict[str | tuple[str, str], list[int]]:
+    """Each entry's source → the pages (their places in `specs`) whose context holds the entry;
+    and ("session", slug) → those holding a record that copies a session's title (a win, a
+    lesson: see update_records). Big shared values are looked into once (as in `fingerprint`)."""
     seen: dict[int, tuple] = {}
 
-    def collect(value, found: set[str]) -> None:
+    def collect(value, found: set) -> None:
         kind = type(value)
         if kind is Session or kind is Goal or kind is Page:
             found.add(value.source)
         elif kind is dict or kind is list or kind is tuple:
+            if kind is dict and "title" in value and type(value.get("session")) is str:
+                found.add(("session", value["session"]))
             items = value.values() if kind is dict else value
             if len(value) <= 8:
                 for item in items:
@@ -153,7 +157,7 @@ def naming_index(specs: list[PageSpec]) -> dict[str, list[int]]:
                         collect(item, found)
                 return
             if id(value) not in seen:
-                inner: set[str] = set()
+                inner: set = set()
                 for item in items:
                     if type(item) not in _PLAIN:
                         collect(item, inner)
@@ -162,13 +166,43 @@ def naming_index(specs: list[PageSpec]) -> dict[str, list[int]]:
         elif kind not in _PLAIN and dataclasses.is_dataclass(value):
             collect(vars(value), found)
 
-    index: dict[str, list[int]] = defaultdict(list)
+    index: dict = defaultdict(list)
     for n, spec in enumerate(specs):
-        found: set[str] = set()
+        found: set = set()
         collect(spec.context, found)
         for source in found:
             index[source].append(n)
     return dict(index)
+
+
+def update_records(specs: list[PageSpec], index: dict, changes: list[tuple[dict, dict]]) -> set[str]:
+    """After sessions were retitled in place: the files of the pages holding a record that
+    changed with them (see aggregate.retitle: each record as it was and as it is now). Such a
+    page may hold a copy of it (a setback's earlier wins, kept by the plan's memo), changed
+    here too. `index`: naming_index(specs)."""
+    places = {n for before, _ in changes for n in index.get(("session", before["session"]), ())}
+    return {specs[n].file for n in sorted(places) if _update(specs[n].context, changes)}
+
+
+def _update(value, changes: list[tuple[dict, dict]]) -> bool:
+    """Whether `value` holds one of the changed records, as it was (then changed) or as it is."""
+    kind = type(value)
+    if kind is dict:
+        for before, after in changes:
+            if value == before:
+                value.update(after)
+                return True
+            if value == after:
+                return True
+    if kind is dict or kind is list or kind is tuple:
+        found = False
+        for item in value.values() if kind is dict else value:
+            if type(item) not in _PLAIN and _update(item, changes):
+                found = True
+        return found
+    if kind not in _PLAIN and kind not in _ENTRIES and dataclasses.is_dataclass(value):
+        return _update(vars(value), changes)
+    return False
 
 
 @dataclass
@@ -404,14 +438,16 @@ def describe(entry: Goal | Session | Page) -> str:
     return summarize(entry.text, 160)
 
 
-def refresh_descriptions(specs: list[PageSpec], entries: list[Goal | Session | Page]) -> None:
-    """After bodies were edited in place: the descriptions of their own pages. Every digest
-    is forgotten: the edited entries' file versions are in other pages' fingerprints too."""
+def refresh_own_pages(specs: list[PageSpec], entries: list[Goal | Session | Page]) -> None:
+    """After entries were edited in place (see content.in_place_edits): the titles and
+    descriptions of their own pages. Every digest is forgotten: the edited entries' file
+    versions are in other pages' fingerprints too."""
     by_source = {entry.source: entry for entry in entries}
     for spec in specs:
         spec.summary = None
-        if spec.source in by_source:
-            spec.description = describe(by_source[spec.source])
+        entry = by_source.get(spec.source)
+        if entry is not None:
+            spec.title, spec.description = entry.title, describe(entry)
 
 
 def _feedback_by_person(portfolio: Portfolio) -> list[tuple[str, str, list[tuple[Session, object]]]]:

@@ -43,9 +43,9 @@ from .build import (
     write_assets,
 )
 from .config import CONFIG_FILE, SOURCE_FOLDERS
-from .content import body_edits
+from .content import in_place_edits
 from .diagnostics import BuildError, Diagnostic
-from .pages import PageSpec, refresh_descriptions
+from .pages import PageSpec, refresh_own_pages
 from .theme import BUILT_IN_THEMES
 
 QUIET = 0.05  # seconds without events that end a burst
@@ -210,12 +210,12 @@ class Engine:
         """Only Markdown bodies changed: same model, same plan; new html, text, descriptions,
         search index. None when the change is anything else."""
         last = self.last
-        entries = body_edits(self.root, last.site.portfolio.config, self.caches.files, rels,
-                             self.options.audience, self.caches.bodies)
+        entries = in_place_edits(self.root, last.site.portfolio.config, self.caches.files, rels,
+                                 self.options.audience, self.caches.bodies)
         if entries is None:
             return None
         loaded = time.perf_counter()
-        refresh_descriptions(last.specs, entries)
+        refresh_own_pages(last.specs, entries)
         assets = {k: v for k, v in last.files.assets.items() if k not in SEARCH_FILES}
         return self._publish_lazy(last.site, last.chain, last.specs, assets, started, loaded)
 

@@ -24,6 +24,10 @@ from conftest import EDITS, REPO, apply_edit, git, saved, site_files, write_tree
 SESSION = "content/sessions/2026/2026-11-21-framed.md"
 PREVIOUS = "content/sessions/2026/2026-10-04-plein-air.md"  # the session before SESSION on its goal
 SETBACK = "content/sessions/2026/2026-10-02-cfp-rejected.md"
+HARD_WIN = "content/sessions/2026/2026-07-15-demo-take-two.md"  # an earlier win on SETBACK's page
+# more than a title: everything is loaded and planned again (see build._edit_sessions)
+FRONT_MATTER = ('title: "Framed it"\ngoal: watercolour\ndifficulty: 2',
+                'title: "Framed at last"\ngoal: watercolour\ndifficulty: 3')
 
 
 @pytest.fixture
@@ -103,6 +107,46 @@ def test_a_body_edit_looks_up_the_pages_naming_it_in_the_snapshot(project, cli, 
     assert site_files(project / "_site") == site_files(tmp_path / "full")
 
 
+def test_title_edits_are_built_from_the_last_plan_and_equal_a_full_build(project, cli, tmp_path, monkeypatch):
+    """Sessions' titles (and bodies) alone edited: the last full build's model and plan are
+    reused, with the wins and lessons that copy the titles made again, and the copies the
+    plan's pages hold changed too (a setback's page shows its goal's earlier wins). The site
+    equals a full build after each edit, and after the full builds that follow them, which
+    take the last full build's memos: a goal's record and its setbacks' earlier wins are made
+    again once one of its sessions is another version, even though the same object."""
+    assert cli("build", project).code == 0
+    steps = [(SESSION, *FRONT_MATTER, False),  # SETBACK's page and its earlier wins from the memos: copies
+             (HARD_WIN, "Team demo, take two", "Second team demo", True),
+             (SESSION, *FRONT_MATTER[::-1], False),  # HARD_WIN's goal's record and SETBACK's wins made again
+             (SETBACK, "Conference proposal rejected", "Proposal turned down", True),  # a lesson
+             (SESSION, "Simple oak frame", "Oak frame", True),  # a body, the title above still edited
+             (HARD_WIN, "Second team demo", "The team demo again", True)]
+    for rel, old, new, in_place in steps:
+        edit(project, rel, old, new)
+        with monkeypatch.context() as patched:
+            if in_place:
+                patched.setattr(mastery_site.build, "load_site", lambda *a, **k: pytest.fail("all was loaded again"))
+            assert cli("build", project).code == 0
+        assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+        assert site_files(project / "_site") == site_files(tmp_path / "full"), (rel, old)
+    setback = (project / "_site/sessions/2026-10-02-cfp-rejected/index.html").read_text()
+    assert "The team demo again" in setback and "Proposal turned down" in setback
+    assert "Proposal turned down" in (project / "_site/lessons/index.html").read_text()
+    assert "The team demo again" in (project / "_site/wins/index.html").read_text()
+
+
+def test_a_title_edit_renders_again_the_pages_reading_the_site_wide_figures(project, cli, tmp_path, monkeypatch):
+    """A template may read the lessons from `stats` (a site-wide figure) rather than from its
+    page's context: its pages are rendered again when a retitled session's lesson changes."""
+    (project / "templates").mkdir()
+    (project / "templates/robots.txt").write_text("{% for lesson in stats.lessons %}{{ lesson.title }}\n{% endfor %}")
+    assert cli("build", project).code == 0
+    edit(project, SETBACK, "Conference proposal rejected", "Proposal turned down")
+    monkeypatch.setattr(mastery_site.build, "load_site", lambda *a, **k: pytest.fail("all was loaded again"))
+    assert cli("build", project).code == 0
+    assert "Proposal turned down" in (project / "_site/robots.txt").read_text()
+
+
 def test_a_front_matter_edit_plans_again_the_setback_pages_showing_it(project, cli, tmp_path):
     """A full build keeps the last plan's page of a session whose inputs are the same objects
     (see pages._session_pages); a setback's page also shows its goal's earlier wins, so the
@@ -116,12 +160,12 @@ def test_a_front_matter_edit_plans_again_the_setback_pages_showing_it(project, c
 
 
 def test_a_front_matter_edit_takes_the_plan_memo_alone(project, cli, tmp_path, monkeypatch):
-    """A full build after a title edit keeps the sessions' pages of the last plan, from the
+    """A full build after a front-matter edit keeps the sessions' pages of the last plan, from the
     memos saved beside the snapshot (which is not read), but for the edited one, its neighbour
     and its goal's setback (its goal's record is new)."""
     assert cli("build", project).code == 0
     saved(project)
-    edit(project, SESSION, 'title: "Framed it"', 'title: "Framed at last"')
+    edit(project, SESSION, *FRONT_MATTER)
     described = []
     describe = mastery_site.pages.describe
     with monkeypatch.context() as patched:
@@ -141,7 +185,7 @@ def test_a_front_matter_edit_sums_up_again_only_its_goals_record_and_page(projec
     the goal pages whose records were made again (see pages._goal_page)."""
     assert cli("build", project).code == 0
     saved(project)
-    edit(project, SESSION, 'title: "Framed it"', 'title: "Framed at last"')
+    edit(project, SESSION, *FRONT_MATTER)
     summed = []
     fingerprint = mastery_site.pages.fingerprint
 
@@ -163,7 +207,7 @@ def test_a_front_matter_edit_sums_up_again_only_its_goals_record_and_page(projec
 def test_a_front_matter_edit_renders_no_markdown(project, cli, tmp_path, monkeypatch):
     """Bodies are kept by what they render from, not by their file's version."""
     assert cli("build", project).code == 0
-    edit(project, SESSION, 'title: "Framed it"', 'title: "Framed at last"')
+    edit(project, SESSION, *FRONT_MATTER)
     with monkeypatch.context() as patched:
         patched.setattr(mastery_site.markup.Renderer, "render", lambda *a: pytest.fail("a body rendered"))
         assert cli("build", project).code == 0
@@ -171,7 +215,7 @@ def test_a_front_matter_edit_renders_no_markdown(project, cli, tmp_path, monkeyp
     assert site_files(project / "_site") == site_files(tmp_path / "full")
 
 
-@pytest.mark.parametrize("change", [('title: "Framed it"', 'title: "Framed at last"'), ("Simple oak frame", "Oak")])
+@pytest.mark.parametrize("change", [FRONT_MATTER, ("Simple oak frame", "Oak")])
 def test_a_build_runs_no_cyclic_collection(project, change):
     """What a build makes lives to its end: the collector stays off, and what the build made
     is handed back to it as old objects, so no young collection walks it all as the build
