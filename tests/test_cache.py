@@ -203,10 +203,12 @@ def test_a_front_matter_edit_sums_up_again_only_its_goals_record_and_page(projec
     assert site_files(project / "_site") == site_files(tmp_path / "full")
 
 
-def test_a_front_matter_edit_renders_no_markdown(project, cli, tmp_path, monkeypatch):
-    """Bodies are kept by what they render from, not by their file's version."""
+@pytest.mark.parametrize("change", [FRONT_MATTER, ('title: "Framed it"', 'title: "Framed at last"')])
+def test_a_front_matter_edit_renders_no_markdown(project, cli, tmp_path, monkeypatch, change):
+    """Bodies are kept by what they render from, not by their file's version: a front-matter
+    edit renders none, whether it is built in place (a title) or everything is built."""
     assert cli("build", project).code == 0
-    edit(project, SESSION, *FRONT_MATTER)
+    edit(project, SESSION, *change)
     with monkeypatch.context() as patched:
         patched.setattr(mastery_site.markup.Renderer, "render", lambda *a: pytest.fail("a body rendered"))
         assert cli("build", project).code == 0
