@@ -336,7 +336,8 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     config = _config_of(root, options, diags)
     if diags.items or repr(config) != caches.config:
         return None
-    edited = in_place_edits(root, config, caches.files, changed, options.audience, caches.bodies, titles=True)
+    retitled_now: set[str] = set()
+    edited = in_place_edits(root, config, caches.files, changed, options.audience, caches.bodies, retitled_now)
     if edited is None:  # the cache is left as it was read; from here on, in step with the edited files
         return None
     found_again = _snapshot_in_step(root, head, caches, store)
@@ -347,14 +348,12 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     retitled = retitle(site.stats, since)
     if retitled is None:
         return None
-    # the records of sessions edited before this build are made as they are again, and their
-    # pages hold them so in the site in `out`: those of this edit's sessions are rendered
-    now = {entry.slug for entry in edited}
-    update_records(specs, naming, [change for change in retitled if change[0]["session"] not in now])
-    retitled = [change for change in retitled if change[0]["session"] in now]
-    render = pages_naming(specs, edited, naming) | update_records(specs, naming, retitled)
+    update_records(specs, naming, retitled)
+    # the pages holding the records of sessions retitled before this build show them as they
+    # are in the site in `out`: only those of the sessions retitled now are rendered
+    render = pages_naming(specs, edited, naming, retitled_now)
     env = _environment(site, chain, caches)
-    if retitled:  # the site-wide figures changed
+    if any(("session", slug) in naming for slug in retitled_now):  # the site-wide figures changed
         volatile = volatile_templates(env, snapshot.scope)
         render.update(spec.file for spec in specs if spec.template in volatile)
     options.progress.phase("rendering pages")

@@ -508,12 +508,13 @@ def source_of(root: Path, entry: Goal | Session | Page) -> str:
 
 
 def in_place_edits(root: Path, config: Config, cache: FileCache, rels: set[str], audience: str,
-                   memo: dict, titles: bool = False) -> list[Goal | Session | Page] | None:
-    """The everyday edit, fast: when only the Markdown bodies of known entries changed, and
-    with `titles` the titles of sessions (no diagnostics before or after, no images), update
-    those entries in place — body, title, key, rendered html and text — and return them. None
-    when anything else may have changed: the caller then loads everything again. A caller
-    that allows `titles` finds the records that copy them (see aggregate.retitle)."""
+                   memo: dict, titles: set[str] | None = None) -> list[Goal | Session | Page] | None:
+    """The everyday edit, fast: when only the Markdown bodies of known entries changed, and,
+    given a set of `titles`, the titles of sessions (no diagnostics before or after, no
+    images), update those entries in place — body, title, key, rendered html and text — and
+    return them; the slugs of the sessions retitled are added to `titles`. None when anything
+    else may have changed: the caller then loads everything again. A caller that allows
+    titles finds the records that copy them (see aggregate.retitle)."""
     edits = []
     for rel in rels:
         if rel not in cache:
@@ -524,12 +525,14 @@ def in_place_edits(root: Path, config: Config, cache: FileCache, rels: set[str],
             return None
         new = _read_file(root, rel, old.kind, config, renderer_for(config.allow_html, "private"), old_stamp[3])
         if new.entry is None or new.items or new.spots != old.spots or "![" in new.entry.body \
-                or _fixed_part(new.entry, titles) != _fixed_part(old.entry, titles):
+                or _fixed_part(new.entry, titles is not None) != _fixed_part(old.entry, titles is not None):
             return None
         edits.append((rel, stamp, old, new.entry))
     renderer = renderer_for(config.allow_html, audience)
     for rel, stamp, old, new in edits:
         entry = old.entry
+        if new.title != entry.title:
+            titles.add(entry.slug)
         entry.body, entry.title = new.body, new.title
         entry.key, entry.rendered_from = version_key(rel, stamp), body_digest(rel, new.body)
         key = body_key(entry)

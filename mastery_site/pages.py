@@ -16,6 +16,7 @@ import json
 import marshal
 import operator
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .aggregate import achieved_milestones
@@ -128,13 +129,15 @@ def _encoded(fingerprint: tuple) -> bytes:
         return b"r" + repr(fingerprint).encode()
 
 
-def pages_naming(specs: list[PageSpec], entries: list[Goal | Session | Page], index: dict) -> set[str]:
-    """The files of the pages whose context holds one of `entries`: after an edit that leaves
-    everything else as it was, the only pages that can differ (but for copies of a retitled
-    session's title: see update_records). `index`: naming_index(specs), made beforehand (the
-    snapshot keeps it: a body edit at 10,000 sessions then finds its pages in no time,
-    instead of walking every context for 30 ms)."""
-    return {specs[n].file for entry in entries for n in index.get(entry.source, ())}
+def pages_naming(specs: list[PageSpec], entries: list[Goal | Session | Page], index: dict,
+                 retitled: Iterable[str] = ()) -> set[str]:
+    """The files of the pages whose context holds one of `entries`, or a record that copies
+    the title of one of the sessions `retitled` (slugs; see update_records): after an edit
+    that leaves everything else as it was, the only pages that can differ. `index`:
+    naming_index(specs), made beforehand (the snapshot keeps it: a body edit at 10,000
+    sessions then finds its pages in no time, instead of walking every context for 30 ms)."""
+    keys = [entry.source for entry in entries] + [("session", slug) for slug in retitled]
+    return {specs[n].file for key in keys for n in index.get(key, ())}
 
 
 def naming_index(specs: list[PageSpec]) -> dict[str | tuple[str, str], list[int]]:
@@ -175,34 +178,29 @@ def naming_index(specs: list[PageSpec]) -> dict[str | tuple[str, str], list[int]
     return dict(index)
 
 
-def update_records(specs: list[PageSpec], index: dict, changes: list[tuple[dict, dict]]) -> set[str]:
-    """After sessions were retitled in place: the files of the pages holding a record that
-    changed with them (see aggregate.retitle: each record as it was and as it is now). Such a
-    page may hold a copy of it (a setback's earlier wins, kept by the plan's memo), changed
-    here too. `index`: naming_index(specs)."""
+def update_records(specs: list[PageSpec], index: dict, changes: list[tuple[dict, dict]]) -> None:
+    """After sessions were retitled in place, the records that changed with them (see
+    aggregate.retitle: each as it was and as it is now) changed in the pages holding them
+    too: a page may hold a copy (a setback's earlier wins, kept by the plan's memo).
+    `index`: naming_index(specs)."""
     places = {n for before, _ in changes for n in index.get(("session", before["session"]), ())}
-    return {specs[n].file for n in sorted(places) if _update(specs[n].context, changes)}
+    for n in places:
+        _update(specs[n].context, changes)
 
 
-def _update(value, changes: list[tuple[dict, dict]]) -> bool:
-    """Whether `value` holds one of the changed records, as it was (then changed) or as it is."""
+def _update(value, changes: list[tuple[dict, dict]]) -> None:
     kind = type(value)
     if kind is dict:
         for before, after in changes:
             if value == before:
                 value.update(after)
-                return True
-            if value == after:
-                return True
+                return
     if kind is dict or kind is list or kind is tuple:
-        found = False
         for item in value.values() if kind is dict else value:
-            if type(item) not in _PLAIN and _update(item, changes):
-                found = True
-        return found
-    if kind not in _PLAIN and kind not in _ENTRIES and dataclasses.is_dataclass(value):
-        return _update(vars(value), changes)
-    return False
+            if type(item) not in _PLAIN:
+                _update(item, changes)
+    elif kind not in _PLAIN and kind not in _ENTRIES and dataclasses.is_dataclass(value):
+        _update(vars(value), changes)
 
 
 @dataclass

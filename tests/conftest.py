@@ -101,8 +101,9 @@ def apply_edit(project: Path, kind: str, n: int) -> None:
         path.write_text(text + f"\n```private\nPRIVATE-{n}\n```\n")
     elif kind == "image":  # an image beside the session, or a diagnostic where there is none
         path.write_text(text + "\n![a sky](graded-sky.png)\n")
-    elif kind == "title":
-        path.write_text(text.replace("\ntitle: ", f"\ntitle: Take {n}, ", 1))
+    elif kind == "title":  # retitled, or back to a title it had (maybe the one in the last full build's plan)
+        mark = f"\ntitle: Take {n % 3}, "
+        path.write_text(text.replace(mark, "\ntitle: ", 1) if mark in text else text.replace("\ntitle: ", mark, 1))
     elif kind == "outcome":  # a setback now, or no longer one (its page shows earlier wins only then)
         outcome = "success" if "\noutcome: setback" in text else "setback"
         path.write_text(re.sub(r"\noutcome: \w+", "", text).replace("\ntitle: ", f"\noutcome: {outcome}\ntitle: ", 1))

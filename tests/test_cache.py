@@ -123,6 +123,8 @@ def test_title_edits_are_built_from_the_last_plan_and_equal_a_full_build(project
     assert cli("build", project).code == 0
     steps = [(SESSION, *FRONT_MATTER, False),  # SETBACK's page and its earlier wins from the memos: copies
              (HARD_WIN, "Team demo, take two", "Second team demo", True),
+             (HARD_WIN, "Second team demo", "Team demo, take two", True),  # the title in the last plan again
+             (HARD_WIN, "Team demo, take two", "Second team demo", True),
              (SESSION, *FRONT_MATTER[::-1], False),  # HARD_WIN's goal's record and SETBACK's wins made again
              (SETBACK, "Conference proposal rejected", "Proposal turned down", True),  # a lesson
              (SESSION, "Simple oak frame", "Oak frame", True),  # a body, the title above still edited
