@@ -56,7 +56,16 @@ from .pages import (
 from .parallel import MIN_ITEMS, pmap
 from .progress import Progress
 from .publish import git_head, git_lastmod, inputs_digest, source_date, write_zip
-from .snapshot import BY_REFERENCE, MEMO_FILE, MEMO_REDUCERS, SNAPSHOT_FILE, Memos, Snapshot, load_memos, load_snapshot
+from .snapshot import (
+    MEMO_FILE,
+    MEMO_REDUCERS,
+    SNAPSHOT_FILE,
+    SNAPSHOT_REDUCERS,
+    Memos,
+    Snapshot,
+    load_memos,
+    load_snapshot,
+)
 from .theme import BUILT_IN_THEMES, CompiledTemplates, environment, root_from, theme_chain
 
 
@@ -456,7 +465,7 @@ def _save_caches(store: Store, caches: Caches, snapshot: Snapshot | None = None,
         files = {shard_file(n): _packed(shard) for n, shard in shards.items()
                  if not _same_shard(shard, caches.stored.get(n))}
         if snapshot is not None:
-            files[SNAPSHOT_FILE] = (snapshot, BY_REFERENCE, b"")
+            files[SNAPSHOT_FILE] = (snapshot, SNAPSHOT_REDUCERS, b"")
         if memos is not None:
             files[MEMO_FILE] = (memos, MEMO_REDUCERS, b"")
         save_store(store.folder, caches, files)

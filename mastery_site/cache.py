@@ -41,7 +41,7 @@ from pathlib import Path
 from . import __version__, collector
 
 CACHE_DIR = ".mastery-cache"
-FORMAT = 24  # of what is cached (the model's classes, the code templates compile to: see
+FORMAT = 25  # of what is cached (the model's classes, the code templates compile to: see
 # theme.SiteCodeGenerator): a cache of another format is ignored
 MAGIC = b"mastery-cache\n"
 HEADER = len(MAGIC) + 32  # the magic, then the signature

@@ -7,6 +7,7 @@ written as its `index.html`.
 
 from __future__ import annotations
 
+import array
 import bisect
 import dataclasses
 import datetime as dt
@@ -137,13 +138,20 @@ def pages_naming(specs: list[PageSpec], entries: list[Goal | Session | Page], in
     naming_index(specs), made beforehand (the snapshot keeps it: a body edit at 10,000
     sessions then finds its pages in no time, instead of walking every context for 30 ms)."""
     keys = [entry.source for entry in entries] + [("session", slug) for slug in retitled]
-    return {specs[n].file for key in keys for n in index.get(key, ())}
+    return {specs[n].file for key in keys for n in _places(index, key)}
 
 
-def naming_index(specs: list[PageSpec]) -> dict[str | tuple[str, str], list[int]]:
+def _places(index: dict, key) -> memoryview:
+    """The pages' places in the plan under `key` in a naming_index."""
+    return memoryview(index.get(key, b"")).cast("i")
+
+
+def naming_index(specs: list[PageSpec]) -> dict[str | tuple[str, str], bytes]:
     """Each entry's source → the pages (their places in `specs`) whose context holds the entry;
     and ("session", slug) → those holding a record that copies a session's title (a win, a
-    lesson: see update_records). Big shared values are looked into once (as in `fingerprint`)."""
+    lesson: see update_records). Big shared values are looked into once (as in `fingerprint`).
+    The places are packed (see _places): as lists, 150,000 numbers at 10,000 sessions, the
+    index took 5.4 ms to load instead of 1.6."""
     seen: dict[int, tuple] = {}
 
     def collect(value, found: set) -> None:
@@ -175,7 +183,7 @@ def naming_index(specs: list[PageSpec]) -> dict[str | tuple[str, str], list[int]
         collect(spec.context, found)
         for source in found:
             index[source].append(n)
-    return dict(index)
+    return {key: array.array("i", places).tobytes() for key, places in index.items()}
 
 
 def update_records(specs: list[PageSpec], index: dict, changes: list[tuple[dict, dict]]) -> None:
@@ -183,7 +191,7 @@ def update_records(specs: list[PageSpec], index: dict, changes: list[tuple[dict,
     aggregate.retitle: each as it was and as it is now) changed in the pages holding them
     too: a page may hold a copy (a setback's earlier wins, kept by the plan's memo).
     `index`: naming_index(specs)."""
-    places = {n for before, _ in changes for n in index.get(("session", before["session"]), ())}
+    places = {n for before, _ in changes for n in _places(index, ("session", before["session"]))}
     for n in places:
         _update(specs[n].context, changes)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,14 +80,15 @@ def _by_source(entry: Goal | Session | Page) -> tuple:
 _SPEC_FIELDS = [f.name for f in dataclasses.fields(PageSpec)]
 
 
-def _without_context(spec: PageSpec) -> tuple:
-    """A page as PageSpec's arguments, in order (loading the memos 10 ms faster at 10,000
-    sessions than with its attributes by name), its context left out."""
-    return PageSpec, tuple({} if name == "context" else getattr(spec, name) for name in _SPEC_FIELDS)
+def _as_arguments(spec: PageSpec, context: bool = True) -> tuple:
+    """A page as PageSpec's arguments, in order: 10,000 pages load 7-10 ms faster than with
+    their attributes by name. The memos keep it without its `context`, made again anyway."""
+    return PageSpec, tuple(getattr(spec, name) if context or name != "context" else {} for name in _SPEC_FIELDS)
 
 
-BY_REFERENCE = {Session: _by_source, Goal: _by_source, Page: _by_source}  # how a Snapshot is saved
-MEMO_REDUCERS = {**BY_REFERENCE, PageSpec: _without_context}  # and its Memos
+BY_REFERENCE = {Session: _by_source, Goal: _by_source, Page: _by_source}
+SNAPSHOT_REDUCERS = {**BY_REFERENCE, PageSpec: _as_arguments}  # how a Snapshot is saved
+MEMO_REDUCERS = {**BY_REFERENCE, PageSpec: functools.partial(_as_arguments, context=False)}  # and its Memos
 
 
 def _entry(source: str) -> Goal | Session | Page:
