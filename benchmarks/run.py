@@ -143,37 +143,42 @@ def scenario(size: int, folder: Path, runs: int, with_hugo: bool) -> dict:
         text = re.sub(r"\nedited \d+\n$", "", session.read_text())
         session.write_text(text + f"\nedited {time.time_ns()}\n")
 
-    def retitle() -> None:  # front matter: everything is loaded and planned again
+    def retitle() -> None:  # its title: built in place too (its win or lesson made again)
         session.write_text(re.sub(r"^title: .*$", f"title: Retitled {time.time_ns()}", session.read_text(),
                                   count=1, flags=re.M))
+
+    def rerate() -> None:  # other front matter: everything is loaded, aggregated and planned again
+        session.write_text(re.sub(r"^difficulty: (\d)$", lambda m: f"difficulty: {int(m[1]) % 5 + 1}",
+                                  session.read_text(), count=1, flags=re.M))
     for _ in range(2):  # the first writes the build cache; the second recycles the --no-cache site as the
         edit()          # spare, relinking every page in it once: after that, each edit is like the next
         timed(build(root, out))
-    figures.update(incremental(runs, root, out, folder / f"out-{size}-cold", edit, retitle))
+    edits = {"one edit": edit, "one title edit": retitle, "one front-matter edit": rerate}
+    figures.update(incremental(runs, root, out, folder / f"out-{size}-cold", edits))
     edit()
     figures["peak MiB, one edit"] = peak_mib(build(root, out))
     session.write_text(original)
     return figures
 
 
-def incremental(runs: int, root: Path, out: Path, reference: Path, edit, retitle) -> dict:
-    """No-op, body and title edits, each run in turn with a cold build into another folder
-    (which leaves the cache and `out` alone): each is reported as the median of its ratios to
-    the cold build of its own turn, whatever speed this machine drifted to meanwhile."""
-    values: dict[str, list[float]] = {"cold, in turn": [], "no-op": [], "one edit": [], "one title edit": []}
+def incremental(runs: int, root: Path, out: Path, reference: Path, edits: dict) -> dict:
+    """No-op and `edits` (name → a function that edits), each run in turn with a cold build
+    into another folder (which leaves the cache and `out` alone): each is reported as the
+    median of its ratios to the cold build of its own turn, whatever speed this machine
+    drifted to meanwhile."""
+    values: dict[str, list[float]] = {"cold, in turn": [], "no-op": [], **{name: [] for name in edits}}
     for _ in range(runs):
         shutil.rmtree(reference, ignore_errors=True)
         os.sync()
         values["cold, in turn"].append(timed(build(root, reference, "-j", "2", "--no-cache")))
         os.sync()  # its new files are not flushed while the edits are timed
         values["no-op"].append(timed(build(root, out)))  # nothing changed since the last build in `out`
-        edit()
-        values["one edit"].append(timed(build(root, out)))
-        retitle()
-        values["one title edit"].append(timed(build(root, out)))
+        for name, edit in edits.items():
+            edit()
+            values[name].append(timed(build(root, out)))
     shutil.rmtree(reference, ignore_errors=True)
     figures = {name: statistics.median(times) for name, times in values.items()}
-    for name in ("no-op", "one edit", "one title edit"):
+    for name in ("no-op", *edits):
         turns = zip(values[name], values["cold, in turn"], strict=True)
         figures[f"{name} ratio"] = statistics.median(took / cold for took, cold in turns)
     return figures
@@ -185,10 +190,12 @@ def report(size: int, f: dict) -> str:
              f"  floor (2 processes)        {f['floor']:7.2f}",
              f"  cold build, 1 process      {f['cold -j1']:7.2f}",
              f"  cold build, 2 processes    {cold:7.2f}   = {cold / f['floor']:.2f}x the floor",
-             f"  cold build, timed in turn with the three below: {f['cold, in turn']:.2f}",
+             f"  cold build, timed in turn with the four below: {f['cold, in turn']:.2f}",
              f"  no-op rebuild              {f['no-op']:7.2f}   = {f['no-op ratio']:.1%} of cold",
              f"  one edited session (body)  {f['one edit']:7.2f}   = {f['one edit ratio']:.1%} of cold",
              f"  one edited session (title) {f['one title edit']:7.2f}   = {f['one title edit ratio']:.1%} of cold",
+             f"  one edited session (other) {f['one front-matter edit']:7.2f}   = "
+             f"{f['one front-matter edit ratio']:.1%} of cold (its difficulty: all planned again)",
              f"  peak RSS, largest process  {f['peak MiB']:7.0f} MiB cold, {f['peak MiB, one edit']:.0f} MiB "
              "one edit (with the cache)"]
     for name in HUGO_KINDS:
