@@ -29,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 GENERATOR = HERE.parent.parent / "shared" / "bench" / "gen_corpus.py"
 sys.path.insert(0, str(HERE))
 
+from serve_latency import KINDS as SERVE_EDITS  # noqa: E402
 from serve_latency import run as serve_latency  # noqa: E402
 
 
@@ -233,8 +234,8 @@ def main() -> None:
             print(report(size, figures), flush=True)
             per_session[size] = figures["cold -j2"] / size * 1000
             if args.serve:
-                for title in (False, True):
-                    print("  " + serve_latency(corpus(folder, size), 20, title).replace("\n", "\n  "), flush=True)
+                for kind in SERVE_EDITS:
+                    print("  " + serve_latency(corpus(folder, size), 20, kind).replace("\n", "\n  "), flush=True)
         print("scaling, cold build per 1000 sessions: " + ", ".join(f"{s}: {v:.2f} s" for s, v in per_session.items()))
 
 

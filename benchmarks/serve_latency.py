@@ -2,10 +2,11 @@
 """Edit-to-served latency of `mastery-site serve`: edit one session 20 times, and time
 each edit from the write until the server returns the new text over HTTP.
 
-    benchmarks/serve_latency.py PORTFOLIO [--edits 20] [--title]
+    benchmarks/serve_latency.py PORTFOLIO [--edits 20] [--kind body|title|other]
 
-The edit adds a line to the body (the everyday edit), or with --title changes the
-title in the front matter (which changes other pages too: the full rebuild).
+The edit adds a line to the body (the everyday edit); or changes the title in the front
+matter (made in place too, with the wins and lessons that copy it); or the title and the
+difficulty (other front matter: the full rebuild).
 
 The client does what the page's live-reload script does: it listens to the server's
 events, and fetches the page when a rebuild is announced (again if that page still has
@@ -39,17 +40,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("portfolio", type=Path)
     ap.add_argument("--edits", type=int, default=20)
-    ap.add_argument("--title", action="store_true", help="edit the title instead of the body")
+    ap.add_argument("--kind", choices=KINDS, default="body", help="what the edit changes")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "p"
         shutil.copytree(args.portfolio / "content", root / "content")
         if (args.portfolio / "mastery.yaml").is_file():
             shutil.copy(args.portfolio / "mastery.yaml", root / "mastery.yaml")
-        print(run(root, args.edits, args.title))
+        print(run(root, args.edits, args.kind))
 
 
-def run(root: Path, edits: int, title: bool = False) -> str:
+KINDS = ("body", "title", "other")
+
+
+def run(root: Path, edits: int, kind: str = "body") -> str:
     session = max(p for p in (root / "content/sessions").rglob("*.md")  # the newest public entry: the everyday edit
                   if not re.search(r"^(draft|visibility):", p.read_text(), re.M))
     slug = session.stem if session.name != "index.md" else session.parent.name
@@ -72,8 +76,12 @@ def run(root: Path, edits: int, title: bool = False) -> str:
         for i in range(edits):
             marker = f"edit-marker-{run_id}-{i:03}"  # never a part of an earlier marker
             start = time.perf_counter()
-            if title:
-                session.write_text(re.sub(r"^title: .*$", f"title: {marker}", original, count=1, flags=re.M))
+            if kind != "body":
+                text = re.sub(r"^title: .*$", f"title: {marker}", original, count=1, flags=re.M)
+                if kind == "other" and i % 2 == 0:  # the difficulty back and forth
+                    text = re.sub(r"^difficulty: (\d)$", lambda m: f"difficulty: {int(m[1]) % 5 + 1}", text,
+                                  count=1, flags=re.M)
+                session.write_text(text)
             else:
                 session.write_text(original.replace("\n---\n", f"\n---\n{marker}\n\n", 1))
             while marker not in urllib.request.urlopen(page).read().decode():
@@ -91,7 +99,7 @@ def run(root: Path, edits: int, title: bool = False) -> str:
     load = statistics.median(float(re.search(r"load (\d+) ms", b)[1]) for b in breakdown)
     planned = statistics.median(float(re.search(r"plan (\d+) ms", b)[1]) for b in breakdown)
     return (f"{root}: first build: {first.strip()}\n"
-            f"{'title' if title else 'body'} edit to served over {edits} edits: "
+            f"{kind} edit to served over {edits} edits: "
             f"median {statistics.median(latencies) * 1000:.0f} ms, "
             f"worst {max(latencies) * 1000:.0f} ms\n"
             f"rebuild (median): load {load:.0f} ms, plan and assets {planned:.0f} ms")

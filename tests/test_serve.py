@@ -305,9 +305,32 @@ def test_a_body_edit_updates_the_model_in_place_and_serves_what_build_makes(proj
     served = {k: (v.read_bytes() if isinstance(v, Path) else v) for k, v in engine.state.files.items()}
     assert served == {k: v for k, v in site_files(out).items() if k != ".mastery-site"}
 
-    edit(project, 'title: "Framed it"', 'title: "Framed, retitled"')  # front matter: the full rebuild
-    assert engine.rebuild({project / SESSION}).ok and engine.last.specs is not specs
+    edit(project, 'title: "Framed it"', 'title: "Framed, retitled"')  # a title: in place too
+    assert engine.rebuild({project / SESSION}).ok and engine.last.specs is specs
     assert b"Framed, retitled" in engine.state.files["timeline/index.html"]
+    edit(project, "difficulty: 2", "difficulty: 3")  # other front matter: the full rebuild
+    assert engine.rebuild({project / SESSION}).ok and engine.last.specs is not specs
+
+
+def test_a_title_edit_updates_the_model_in_place_and_serves_what_build_makes(project, tmp_path):
+    """A session's title edit is made in place too, with the wins and lessons that copy its
+    title, wherever the plan holds them (a setback's page shows its goal's earlier wins, as
+    the plan's memo kept them from an earlier plan): what build makes, after the edit and back."""
+    options = Options("private")
+    engine = Engine(project, options)
+    assert engine.rebuild().ok and engine.complete().ok
+    edit(project, "difficulty: 2", "difficulty: 3")  # a new plan: the setback's earlier wins from the memo
+    assert engine.rebuild({project / SESSION}).ok and engine.complete().ok
+    specs = engine.last.specs
+    hard_win = "content/sessions/2026/2026-07-15-demo-take-two.md"  # an earlier win on the setback's page
+    for old, new in [("Team demo, take two", "Second team demo"), ("Second team demo", "Team demo, take two")]:
+        edit(project, old, new, hard_win)
+        assert engine.rebuild({project / hard_win}).ok and engine.last.specs is specs
+        assert new.encode() in engine.state.files["sessions/2026-10-02-cfp-rejected/index.html"]
+        assert engine.complete().ok
+        out = build(project, tmp_path / new, options).out
+        served = {k: (v.read_bytes() if isinstance(v, Path) else v) for k, v in engine.state.files.items()}
+        assert served == {k: v for k, v in site_files(out).items() if k != ".mastery-site"}
 
 
 def test_a_body_edit_does_not_hide_an_error_elsewhere(project):
