@@ -46,8 +46,8 @@ def aggregate(portfolio: Portfolio, today: dt.date | None = None, memo: dict | N
 def _record(goal: Goal, sessions: list[Session], memo: dict | None) -> dict:
     """goal_stats, or the memo's record of this very goal and sessions (a record is never
     changed) while they are the same file versions too: an entry edited in place (see
-    content.in_place_edits) is the same object, and a retitled session's wins are copied
-    into the plan's pages that hold its goal's record (a setback's earlier wins)."""
+    content.in_place_edits) is the same object, and a setback's page, planned again only when
+    its goal's record is made again, holds copies of the goal's wins (which copy titles)."""
     if memo is None:
         return goal_stats(goal, sessions)
     kept = memo.get(goal.slug)

@@ -335,8 +335,8 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     """The everyday edit, fast: when only the Markdown bodies and titles of sessions changed
     since the last build, the model and plan of the last full build (its snapshot) still hold,
     but for those bodies and titles and the wins and lessons that copy a title. Render those
-    bodies and the pages naming their sessions or holding those records (and, when a record
-    changed, the pages of templates reading the site-wide figures); link every other page
+    bodies and the pages naming their sessions or holding those records (and, when a session
+    with such a record is retitled, the pages of templates reading the site-wide figures); link every other page
     from the site in `out`. None when anything else may have changed: then everything is
     built. `changed`: the files changed since the cache was saved (see content.changed_files)."""
     if not (caches.pages and caches.snapshot and changed and _sessions_only(changed)):

@@ -531,7 +531,7 @@ def in_place_edits(root: Path, config: Config, cache: FileCache, rels: set[str],
     renderer = renderer_for(config.allow_html, audience)
     for rel, stamp, old, new in edits:
         entry = old.entry
-        if new.title != entry.title:
+        if new.title != entry.title:  # only where `titles` is given (see _fixed_part)
             titles.add(entry.slug)
         entry.body, entry.title = new.body, new.title
         entry.key, entry.rendered_from = version_key(rel, stamp), body_digest(rel, new.body)

@@ -197,6 +197,7 @@ def update_records(specs: list[PageSpec], index: dict, changes: list[tuple[dict,
 
 
 def _update(value, changes: list[tuple[dict, dict]]) -> None:
+    """Every dict in `value` equal to a record as it was, changed to the record as it is."""
     kind = type(value)
     if kind is dict:
         for before, after in changes:
