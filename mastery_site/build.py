@@ -45,6 +45,7 @@ from .model import Config, Goal, Page, Portfolio, Session
 from .output import Staging, check_output, recorded_inputs, static_files
 from .pages import (
     PageSpec,
+    copied_titles,
     images_of,
     naming_index,
     pages_naming,
@@ -336,9 +337,10 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     since the last build, the model and plan of the last full build (its snapshot) still hold,
     but for those bodies and titles and the wins and lessons that copy a title. Render those
     bodies and the pages naming their sessions or holding those records (and, when a session
-    with such a record is retitled, the pages of templates reading the site-wide figures); link every other page
-    from the site in `out`. None when anything else may have changed: then everything is
-    built. `changed`: the files changed since the cache was saved (see content.changed_files)."""
+    with such a record is retitled, the pages of templates reading the site-wide figures);
+    link every other page from the site in `out`. None when anything else may have changed:
+    then everything is built. `changed`: the files changed since the cache was saved (see
+    content.changed_files)."""
     if not (caches.pages and caches.snapshot and changed and _sessions_only(changed)):
         return None
     diags = Diagnostics()
@@ -362,7 +364,7 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     # are in the site in `out`: only those of the sessions retitled now are rendered
     render = pages_naming(specs, edited, naming, retitled_now)
     env = _environment(site, chain, caches)
-    if any(("session", slug) in naming for slug in retitled_now):  # the site-wide figures changed
+    if copied_titles(naming, retitled_now):  # the site-wide figures changed
         volatile = volatile_templates(env, snapshot.scope)
         render.update(spec.file for spec in specs if spec.template in volatile)
     options.progress.phase("rendering pages")

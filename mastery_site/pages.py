@@ -137,8 +137,19 @@ def pages_naming(specs: list[PageSpec], entries: list[Goal | Session | Page], in
     that leaves everything else as it was, the only pages that can differ. `index`:
     naming_index(specs), made beforehand (the snapshot keeps it: a body edit at 10,000
     sessions then finds its pages in no time, instead of walking every context for 30 ms)."""
-    keys = [entry.source for entry in entries] + [("session", slug) for slug in retitled]
+    keys = [entry.source for entry in entries] + [_copies_of(slug) for slug in retitled]
     return {specs[n].file for key in keys for n in _places(index, key)}
+
+
+def copied_titles(index: dict, retitled: Iterable[str]) -> bool:
+    """Whether a page holds a record that copies the title of one of the sessions `retitled`
+    (slugs): then the site-wide figures (`stats`) changed with them. `index`: naming_index."""
+    return any(_copies_of(slug) in index for slug in retitled)
+
+
+def _copies_of(slug: str) -> tuple[str, str]:
+    """The naming index's key of the records that copy a session's title."""
+    return ("session", slug)
 
 
 def _places(index: dict, key) -> memoryview:
@@ -148,7 +159,7 @@ def _places(index: dict, key) -> memoryview:
 
 def naming_index(specs: list[PageSpec]) -> dict[str | tuple[str, str], bytes]:
     """Each entry's source → the pages (their places in `specs`) whose context holds the entry;
-    and ("session", slug) → those holding a record that copies a session's title (a win, a
+    and _copies_of(slug) → those holding a record that copies a session's title (a win, a
     lesson: see update_records). Big shared values are looked into once (as in `fingerprint`).
     The places are packed (see _places): as lists, 150,000 numbers at 10,000 sessions, the
     index took 5.4 ms to load instead of 1.6."""
@@ -160,7 +171,7 @@ def naming_index(specs: list[PageSpec]) -> dict[str | tuple[str, str], bytes]:
             found.add(value.source)
         elif kind is dict or kind is list or kind is tuple:
             if kind is dict and "title" in value and type(value.get("session")) is str:
-                found.add(("session", value["session"]))
+                found.add(_copies_of(value["session"]))
             items = value.values() if kind is dict else value
             if len(value) <= 8:
                 for item in items:
@@ -191,7 +202,7 @@ def update_records(specs: list[PageSpec], index: dict, changes: list[tuple[dict,
     aggregate.retitle: each as it was and as it is now) changed in the pages holding them
     too: a page may hold a copy (a setback's earlier wins, kept by the plan's memo).
     `index`: naming_index(specs)."""
-    places = {n for before, _ in changes for n in _places(index, ("session", before["session"]))}
+    places = {n for before, _ in changes for n in _places(index, _copies_of(before["session"]))}
     for n in places:
         _update(specs[n].context, changes)
 
