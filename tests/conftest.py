@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from mastery_site.cache import Store
 from mastery_site.cli import main
+from mastery_site.markup import _fast_renderer
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -175,3 +177,19 @@ EDITS = st.lists(st.tuples(st.sampled_from(["body", "private", "image", "title",
                                              "image-file", "move", "goal-hide", "goal-front", "touch",
                                              "add", "remove"]),
                            st.integers(0, 60)), min_size=1, max_size=3)
+
+
+@contextlib.contextmanager
+def markdown_it_only():
+    """The accelerated path turned off, as a user can (MASTERY_SITE_MARKDOWN=markdown-it)."""
+    before = os.environ.get("MASTERY_SITE_MARKDOWN")
+    os.environ["MASTERY_SITE_MARKDOWN"] = "markdown-it"
+    _fast_renderer.cache_clear()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["MASTERY_SITE_MARKDOWN"]
+        else:
+            os.environ["MASTERY_SITE_MARKDOWN"] = before
+        _fast_renderer.cache_clear()
