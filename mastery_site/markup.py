@@ -109,13 +109,14 @@ class Renderer:
 
 
 # What pyromark renders otherwise than markdown-it-py, or what needs markdown-it's tokens: raw HTML and
-# autolinks (<), entities (&), escapes (\\), headings (#: their ids), tables (|: other line breaks),
+# autolinks (<), entities (&), escapes (\\), tables (|: other line breaks),
 # strikethrough (~: <del>, not <s>), tabs (a code block's language ends at one), images (![: placed
 # beside the page), link reference definitions (]:), hard breaks by trailing spaces, lines that begin
 # with a space after another line (lazy continuations differ), private blocks; the link schemes
 # markdown-it refuses; a line of only a list marker (an empty item: lists split otherwise) or of -, =,
 # * or + (a heading's underline, or a thematic break); an odd number of ``` (an unclosed fence).
-_NOT_FAST_CHARS = "<&\\#~|\t"
+# Headings written with # get their ids as markdown-it's anchors give them (see _heading_ids).
+_NOT_FAST_CHARS = "<&\\~|\t"
 _NOT_FAST_TEXT = ("![", "]:", "  \n", "private")
 _REFUSED_SCHEMES = ("javascript:", "vbscript:", "file:", "data:")
 _NOT_FAST_LINE = re.compile(r"^[ >]*[-*+=\d][-*+=>.) \d]*$", re.M)  # those lines and a few more (`12`)
@@ -144,6 +145,7 @@ _SAME_HREF = re.compile(r"(?:[A-Za-z0-9._~:/?#@!$()*+,;=-]|%[0-9A-Fa-f]{2})*")
 _HOST = re.compile(r"//([^/?#]*)")
 _TEXT_QUOTE = re.compile(r'"(?=[^<>]*(?:<|\Z))')  # a " outside tags (inside, > or the end comes first)
 _TAG = re.compile(r"<[^>]*>")
+_HEADING = re.compile(r"<h([23])>(.*?)</h\1>")  # the levels with ids (see Renderer.md); no < inside: see above
 
 
 @functools.cache
@@ -172,7 +174,25 @@ def fast_html(source: str) -> str | None:
         return None  # pyromark escaped a ' (&#x27;) or wrote an address otherwise
     if '"' in html:
         html = _TEXT_QUOTE.sub("&quot;", html)
+    if "<h2>" in html or "<h3>" in html:
+        html = _heading_ids(html)
     return html.replace("<blockquote>\n</blockquote>", "<blockquote></blockquote>")
+
+
+def _heading_ids(html: str) -> str:
+    """Ids of h2 and h3 as mdit-py-plugins' anchors give them: the slug of the heading's text
+    (its text and code, the HTML's text here), made unique in order with -1, -2…"""
+    taken: set[str] = set()
+
+    def with_id(heading: re.Match) -> str:
+        slug = base = slugify(htmllib.unescape(_TAG.sub("", heading[2])))
+        n = 1
+        while slug in taken:
+            slug, n = f"{base}-{n}", n + 1
+        taken.add(slug)
+        return f'<h{heading[1]} id="{slug}">{heading[2]}</h{heading[1]}>'
+
+    return _HEADING.sub(with_id, html)
 
 
 def _same_address(href: str) -> bool:

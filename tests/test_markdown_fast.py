@@ -67,8 +67,7 @@ def test_plain_journal_bodies_are_rendered_by_pyromark_as_markdown_it_does():
 
 
 @pytest.mark.parametrize("source, shows", [
-    ("## Notes\n\ntext", '<h2 id="notes">Notes</h2>'),  # heading ids: markdown-it's anchors
-    ("Notes\n---\n\ntext", '<h2 id="notes">Notes</h2>'),
+    ("Notes\n---\n\ntext", '<h2 id="notes">Notes</h2>'),  # a heading's underline
     ("[x](javascript:alert(1))", "<p>[x](javascript:alert(1))</p>"),  # refused scheme: not a link
     ("[x](JaVaScRiPt:alert(1))", "<p>[x](JaVaScRiPt:alert(1))</p>"),
     ("<b>raw</b>", "&lt;b&gt;raw&lt;/b&gt;"),  # raw HTML escaped (markdown.allow_html off)
@@ -83,6 +82,16 @@ def test_what_pyromark_renders_otherwise_goes_to_markdown_it(source, shows):
     assert markup.fast_html(source) is None
     assert shows in rendered(False, source).html
     assert_alike(source)
+
+
+def test_headings_get_the_ids_markdown_it_gives_them():
+    source = '## What went well\n\ntext\n\n### What went well\n\n## A "hard" `day`\n\n# Title\n#### Four\n'
+    assert markup.fast_html(source) is not None
+    assert assert_alike(source)
+    html = rendered(False, source).html
+    assert '<h2 id="what-went-well">' in html and '<h3 id="what-went-well-1">' in html
+    assert '<h2 id="a-hard-day">A &quot;hard&quot; <code>day</code></h2>' in html
+    assert "<h1>Title</h1>" in html and "<h4>Four</h4>" in html
 
 
 def spec_examples() -> list[str]:
@@ -100,9 +109,9 @@ def test_commonmark_spec_examples_render_alike():
 
 FRAGMENTS = [
     "word", "Word", "again", " ", "  ", "\n", "\n\n", "\t", "*", "**", "_", "__", "`", "``", "[", "]", "(", ")", "](",
-    "](/x)", "](https://example.org/a?b=1)", '"', "'", ">", "> ", "- ", "* ", "+ ", "1. ", "2) ", "    ", "```", "~~~",
-    "!", ":", "/", "%", "%41", "^", "ü", "“", "—", "😀", "#", "## ", "|", " | ", "<", "&", "\\", "---", "***", "===",
-    "http://", "www.", "mailto:a@b.c", "[a]: /url", "[a]", " 'title'", ' "title"',
+    "](/x)", "](#a-b)", "](https://example.org/a?b=1)", '"', "'", ">", "> ", "- ", "* ", "+ ", "1. ", "2) ", "    ",
+    "```", "~~~", "!", ":", "/", "%", "%41", "^", "ü", "“", "—", "😀", "#", "## ", "### ", "|", " | ", "<", "&", "\\",
+    "---", "***", "===", "http://", "www.", "mailto:a@b.c", "[a]: /url", "[a]", " 'title'", ' "title"',
 ]
 
 
