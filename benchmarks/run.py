@@ -131,6 +131,8 @@ def scenario(size: int, folder: Path, runs: int, with_hugo: bool) -> dict:
     # the floor runs as its own process and is timed from outside, like the builds (start-up included)
     floor_run = [sys.executable, str(HERE / "floor.py"), str(root), str(out), "--jobs", "2"]
     cold = {"floor": floor_run, **{f"cold -j{j}": build(root, out, "-j", str(j), "--no-cache") for j in (1, 2)},
+            "cold -j2, markdown-it only": ["env", "MASTERY_SITE_MARKDOWN=markdown-it",
+                                           *build(root, out, "-j", "2", "--no-cache")],
             **(hugo_sites(root, folder) if with_hugo else {})}
     figures = interleaved(runs, clean, cold)  # cold: no previous site, no cache; Hugo in turn with us
     if "hugo (same kinds)" in cold:
@@ -191,6 +193,8 @@ def report(size: int, f: dict) -> str:
              f"  floor (2 processes)        {f['floor']:7.2f}",
              f"  cold build, 1 process      {f['cold -j1']:7.2f}",
              f"  cold build, 2 processes    {cold:7.2f}   = {cold / f['floor']:.2f}x the floor",
+             f"  cold, markdown-it only     {f['cold -j2, markdown-it only']:7.2f}   (pyromark off: "
+             f"ours with it = {cold / f['cold -j2, markdown-it only']:.2f}x)",
              f"  cold build, timed in turn with the four below: {f['cold, in turn']:.2f}",
              f"  no-op rebuild              {f['no-op']:7.2f}   = {f['no-op ratio']:.1%} of cold",
              f"  one edited session (body)  {f['one edit']:7.2f}   = {f['one edit ratio']:.1%} of cold",
@@ -204,6 +208,14 @@ def report(size: int, f: dict) -> str:
             lines.append(f"  {name:26} {f[name]:7.2f}   ours = {cold / f[name]:.2f}x"
                          + (f", peak {f['hugo peak MiB']:.0f} MiB" if name == "hugo (same kinds)" else ""))
     return "\n".join(lines)
+
+
+def markdown_renderers() -> str:
+    try:
+        import pyromark
+    except ImportError:
+        return "Markdown by markdown-it-py alone (pyromark is not installed: pip install '.[fast]')"
+    return f"Markdown by pyromark {pyromark.__version__} where it renders as markdown-it-py does"
 
 
 def bytecode() -> None:
@@ -223,7 +235,7 @@ def main() -> None:
     ap.add_argument("--hugo", action="store_true", help="also time Hugo when it is installed")
     ap.add_argument("--keep", type=Path, help="keep corpora in this folder (default: a temporary one)")
     args = ap.parse_args()
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {markdown_renderers()}")
     bytecode()
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
