@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Evaluate faster Markdown renderers against markdown-it-py, our reference renderer:
 identical HTML for our options? how much faster? Candidates: markdown-it-pyrs (Rust, the
-same API shape) and cmarkgfm (GitHub's cmark-gfm in C; HTML out, no tokens).
+same API shape), cmarkgfm (GitHub's cmark-gfm in C; HTML out, no tokens), pyromark
+(pulldown-cmark in Rust; HTML or events) alone, and pyromark as mastery-site uses it: where
+it renders alike, else markdown-it-py (markup.fast_html; compared with our Renderer, heading
+ids included).
 
-    pip install markdown-it-pyrs cmarkgfm; npm install commonmark-spec@0.31.2 (into $MASTERY_NPM_CACHE)
+    pip install markdown-it-pyrs cmarkgfm pyromark; npm install commonmark-spec@0.31.2 (into $MASTERY_NPM_CACHE)
     benchmarks/markdown_diff.py [BENCH_CORPUS]
 
 Our options: CommonMark, tables, strikethrough, raw HTML off (the default) and on.
@@ -47,7 +50,36 @@ def cmark(allow_html: bool):
     return lambda text: cmarkgfm.markdown_to_html_with_extensions(text, options, ["table", "strikethrough"])
 
 
-CANDIDATES = {"markdown-it-pyrs": pyrs, "cmarkgfm": cmark}
+def pyromark_alone(allow_html: bool):
+    import pyromark
+    return pyromark.Markdown(options=pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH).html
+
+
+def renderer(allow_html: bool):
+    """Our Renderer's HTML: markdown-it-py's with heading ids, or pyromark's where it renders alike."""
+    from mastery_site.markup import Renderer
+    ours = Renderer(allow_html, "public")
+    return lambda text: ours.render(text).html
+
+
+def reference_renderer(allow_html: bool):
+    """Our Renderer with markdown-it-py alone (as MASTERY_SITE_MARKDOWN=markdown-it makes it)."""
+    from mastery_site import markup
+    ours = renderer(allow_html)
+
+    def render(text: str) -> str:
+        os.environ["MASTERY_SITE_MARKDOWN"] = "markdown-it"
+        markup._fast_renderer.cache_clear()
+        try:
+            return ours(text)
+        finally:
+            del os.environ["MASTERY_SITE_MARKDOWN"]
+            markup._fast_renderer.cache_clear()
+    return render
+
+
+CANDIDATES = {"markdown-it-pyrs": (pyrs, reference), "cmarkgfm": (cmark, reference),
+              "pyromark": (pyromark_alone, reference), "pyromark as we use it": (renderer, reference_renderer)}
 SHOWN = 5  # differing spec examples printed per candidate and option
 
 
@@ -89,9 +121,9 @@ def main() -> None:
     bench = [p.read_text().split("---\n", 2)[2] for p in sorted((corpus / "content/sessions").rglob("*.md"))[:3000]] \
         if corpus else []
     examples = spec_examples()
-    for name, candidate in CANDIDATES.items():
+    for name, (candidate, reference_of) in CANDIDATES.items():
         for allow_html in (False, True):
-            ours, theirs = reference(allow_html), candidate(allow_html)
+            ours, theirs = reference_of(allow_html), candidate(allow_html)
             spec_diff = [d for d in examples if ours(d) != theirs(d)]
             bench_diff = [d for d in bench if ours(d) != theirs(d)]
             print(f"{name}, raw HTML {'on' if allow_html else 'off'}: {len(spec_diff)} of {len(examples)} spec "
@@ -101,7 +133,7 @@ def main() -> None:
         crashed = panics(candidate(False), PANIC_PROBES)
         print(f"{name} fails on {len(crashed)} of {len(PANIC_PROBES)} everyday inputs: {crashed!r}")
         if bench:
-            py, fast = per_doc(reference(False), bench), per_doc(candidate(False), bench)
+            py, fast = per_doc(reference_of(False), bench), per_doc(candidate(False), bench)
             print(f"per bench document: markdown-it-py {py * 1e6:.0f} µs, {name} {fast * 1e6:.0f} µs "
                   f"({py / fast:.0f}x faster)")
 
