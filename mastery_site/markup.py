@@ -169,7 +169,12 @@ def fast_html(source: str) -> str | None:
     render = _fast_renderer()
     if render is None or not _renders_alike(source):
         return None
-    html = render(source)
+    try:
+        html = render(source)
+    except BaseException as exc:  # noqa: BLE001 - a Rust panic arrives as pyo3's PanicException
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        return None  # never seen: markdown-it renders the body then
     if "&#" in html or not all(_same_address(href) for href in _HREF.findall(html)):
         return None  # pyromark escaped a ' (&#x27;) or wrote an address otherwise
     if '"' in html:

@@ -134,6 +134,18 @@ def test_a_site_is_the_same_with_either_renderer(tmp_path, portfolio):
     assert [name for name in fast if fast[name] != slow[name]] == []
 
 
+def test_a_failure_of_pyromark_falls_back_to_markdown_it(monkeypatch):
+    class PanicException(BaseException):  # what pyo3 raises for a Rust panic
+        pass
+
+    def panics(source):
+        raise PanicException("index out of bounds")
+
+    monkeypatch.setattr(markup, "_fast_renderer", lambda: panics)
+    assert markup.fast_html(PLAIN) is None
+    assert "<em>long</em>" in rendered(False, PLAIN).html
+
+
 def test_pyromark_is_not_needed():
     """Without pyromark (or turned off), markdown-it renders everything, as before."""
     with markdown_it_only():
