@@ -9,8 +9,8 @@ hidden, for every audience but `private`.
 markdown-it-py is the reference. When pyromark (pulldown-cmark, in Rust; the
 `fast` extra) is installed, a body that uses none of what the two render
 differently, nor anything that needs markdown-it's tokens, is rendered by it
-instead, 60 times faster, to the same HTML (see `fast_html`; the CommonMark
-spec examples, the bench corpus and random documents are checked in
+instead, to the same HTML: ~6 µs a bench body instead of ~450 (see `fast_html`;
+the CommonMark spec examples, random documents and whole sites are checked in
 tests/test_markdown_fast.py). MASTERY_SITE_MARKDOWN=markdown-it turns it off.
 """
 
