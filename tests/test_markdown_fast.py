@@ -146,6 +146,20 @@ def test_a_failure_of_pyromark_falls_back_to_markdown_it(monkeypatch):
     assert "<em>long</em>" in rendered(False, PLAIN).html
 
 
+def test_another_release_of_pyromark_is_not_used(monkeypatch):
+    """Its HTML is checked against markdown-it's for the pinned releases only."""
+    import pyromark
+    monkeypatch.setattr(pyromark, "__version__", "0.11.0")
+    markup._fast_renderer.cache_clear()
+    try:
+        assert markup.fast_html(PLAIN) is None
+        assert "<em>long</em>" in rendered(False, PLAIN).html
+    finally:
+        monkeypatch.undo()
+        markup._fast_renderer.cache_clear()
+    assert markup.fast_html(PLAIN) is not None
+
+
 def test_pyromark_is_not_needed():
     """Without pyromark (or turned off), markdown-it renders everything, as before."""
     with markdown_it_only():
