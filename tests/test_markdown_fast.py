@@ -67,16 +67,18 @@ def test_plain_journal_bodies_are_rendered_by_pyromark_as_markdown_it_does():
 
 
 @pytest.mark.parametrize("source, shows", [
-    ("Notes\n---\n\ntext", '<h2 id="notes">Notes</h2>'),  # a heading's underline
-    ("[x](javascript:alert(1))", "<p>[x](javascript:alert(1))</p>"),  # refused scheme: not a link
-    ("[x](JaVaScRiPt:alert(1))", "<p>[x](JaVaScRiPt:alert(1))</p>"),
-    ("<b>raw</b>", "&lt;b&gt;raw&lt;/b&gt;"),  # raw HTML escaped (markdown.allow_html off)
-    ("a ~~b~~ c", "<s>b</s>"),
-    ("| a |\n|---|\n| b |", "<table>\n<thead>"),
-    ("[l](https://bücher.de/)", 'href="https://xn--bcher-kva.de/"'),  # a Unicode host: punycode
-    ("[l](/it's)", "href=\"/it's\""),
-    ("R&amp;B &copy;", "R&amp;B ©"),
-    ("a\\*b", "a*b"),
+    ("Notes\n---\n\ntext\n", '<h2 id="notes">Notes</h2>'),  # a heading's underline
+    ("[x](javascript:alert(1))\n", "<p>[x](javascript:alert(1))</p>"),  # refused scheme: not a link
+    ("[x](JaVaScRiPt:alert(1))\n", "<p>[x](JaVaScRiPt:alert(1))</p>"),
+    ("<b>raw</b>\n", "&lt;b&gt;raw&lt;/b&gt;"),  # raw HTML escaped (markdown.allow_html off)
+    ("a ~~b~~ c\n", "<s>b</s>"),
+    ("| a |\n|---|\n| b |\n", "<table>\n<thead>"),
+    ("[l](https://bücher.de/)\n", 'href="https://xn--bcher-kva.de/"'),  # a Unicode host: punycode
+    ("[l](/it's)\n", "href=\"/it's\""),
+    ("R&amp;B &copy;\n", "R&amp;B ©"),
+    ("a\\*b\n", "a*b"),
+    ("```\nnot closed\n", "<pre><code>not closed\n</code></pre>"),
+    ("last line, no break", "<p>last line, no break</p>"),
 ])
 def test_what_pyromark_renders_otherwise_goes_to_markdown_it(source, shows):
     assert markup.fast_html(source) is None
@@ -121,7 +123,7 @@ def test_random_documents_render_alike(source):
     assert_alike(source)
 
 
-@pytest.mark.parametrize("portfolio", ["demo", "runner-log"])
+@pytest.mark.parametrize("portfolio", ["demo", "runner-log", "exam-prep"])
 def test_a_site_is_the_same_with_either_renderer(tmp_path, portfolio):
     """Whole sites, byte for byte: bodies, summaries, feeds and the search index."""
     source = REPO if portfolio == "demo" else REPO / "examples" / portfolio
