@@ -76,9 +76,8 @@ class Renderer:
         """HTML and plain text; `rewrite(src, alt)` gives local images their new address."""
         html = fast_html(source)
         if html is not None:
-            words = _TAG.sub("", html).split()  # the same words as the tokens' (see fast_html)
-            if "&" in html:
-                words = htmllib.unescape(" ".join(words)).split()
+            text = _TAG.sub("", html)  # the same words as the tokens' (see fast_html)
+            words = (htmllib.unescape(text) if "&" in text else text).split()
             return Rendered(html, " ".join(words), search_words(words))
         tokens = self.md.parse(source)
         if "private" in source:  # no private block without the word: skip the walk
