@@ -27,7 +27,7 @@ from .entries import Spots, read_goal, read_page, read_session
 from .fields import SLUG
 from .frontmatter import Document, decode, parse, split
 from .images import Image, Placer, is_local, resolve
-from .markup import Renderer, slugify
+from .markup import Renderer, accelerated, slugify
 from .model import SESSION_ORDER, Config, Goal, Metric, Page, Portfolio, Session, Stored, stricter, visible
 from .parallel import pmap
 
@@ -432,8 +432,8 @@ def select(loaded: Loaded, audience: str, drafts: bool, memo: dict | None = None
     todo = [(key, entry) for key, entry in keyed if key not in memo]
     tasks = [(entry.source, source_of(loaded.root, entry), key[1]) for key, entry in todo]
     shared = (loaded.root, loaded.config.allow_html, audience)
-    if todo:  # made here, the parser is the forked processes' too
-        renderer_for(loaded.config.allow_html, audience).md  # noqa: B018
+    if todo and not accelerated():  # made here, the parser is the forked processes' too; with pyromark,
+        renderer_for(loaded.config.allow_html, audience).md  # noqa: B018 - markdown-it is imported if needed
     portfolio = Portfolio(loaded.config, audience, goals, sessions, pages)
     work = functools.partial(meanwhile, portfolio) if meanwhile is not None else None
     rendered = dict(zip((key for key, _ in todo), pmap(_render_task, tasks, jobs, shared, meanwhile=work),

@@ -165,6 +165,11 @@ def _fast_renderer():
     return pyromark.Markdown(options=pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH).html
 
 
+def accelerated() -> bool:
+    """Whether pyromark renders the bodies it renders alike (see fast_html)."""
+    return _fast_renderer() is not None
+
+
 def fast_html(source: str) -> str | None:
     """The body's HTML by pyromark, exactly as markdown-it-py renders it; None when it could
     differ (see _renders_alike) or pyromark is not there. The two differ in two details left in

@@ -5,6 +5,8 @@ documents and on whole sites; whatever it cannot render alike goes to markdown-i
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -134,6 +136,15 @@ def test_a_site_is_the_same_with_either_renderer(tmp_path, portfolio):
         slow = site_files(build_into(source, tmp_path / "slow", "--no-cache"))
     assert fast.keys() == slow.keys()
     assert [name for name in fast if fast[name] != slow[name]] == []
+
+
+def test_a_build_whose_bodies_pyromark_renders_never_imports_markdown_it(tmp_path):
+    """Importing it (20-60 ms) before the processes fork was a cold build's start-up cost."""
+    source = REPO / "examples" / "runner-log"
+    script = ("import sys; from mastery_site.cli import main; "
+              f"assert main(['build', {str(source)!r}, '-o', {str(tmp_path / 'site')!r}, '--no-cache']) == 0; "
+              "assert 'markdown_it' not in sys.modules, 'markdown-it imported'")
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
 
 
 def test_a_failure_of_pyromark_falls_back_to_markdown_it(monkeypatch):
