@@ -45,6 +45,7 @@ from .model import Config, Goal, Page, Portfolio, Session
 from .output import Staging, check_output, recorded_inputs, static_files
 from .pages import (
     PageSpec,
+    SearchLayout,
     copied_titles,
     images_of,
     naming_index,
@@ -52,6 +53,7 @@ from .pages import (
     plan,
     refresh_own_pages,
     search_index,
+    search_index_reusing,
     update_records,
 )
 from .parallel import MIN_ITEMS, pmap
@@ -99,7 +101,8 @@ class Caches:
     config: str = ""
     files: FileCache = field(default_factory=dict)
     bodies: dict = field(default_factory=dict)
-    search: dict = field(default_factory=dict)
+    search: dict = field(default_factory=dict)  # the dev server's search-index parts (see pages.search_index)
+    layout: SearchLayout | None = None  # the build cache's instead (see pages.search_index_reusing)
     pages: dict[str, bytes | None] = field(default_factory=dict)  # page file in `output` → its key (see render_reusing)
     output: str | None = None  # inputs digest of the site in the output folder, which the `pages` are in
     volatile: tuple | None = None  # (page scope, templates that read site-wide figures)
@@ -114,27 +117,26 @@ class Caches:
     # pages of the live one that are not hard links of its (see _assume_linked)
 
     def __getstate__(self) -> dict:
-        """The index on disk: files, bodies and search-index pieces go to shards."""
+        """The index on disk: files and bodies go to shards."""
         return {**self.__dict__, "files": {}, "bodies": {}, "search": {}, "stored": {}, "records": {}, "planned": {},
                 "digests": {}}
 
 
 @dataclass
 class Shard:
-    """The cached files whose paths hash to one shard, with their rendered bodies and their
-    pieces of the search index (joining them: 0.1 s less per build at 10,000 sessions)."""
+    """The cached files whose paths hash to one shard, with their rendered bodies (joining
+    them: 0.1 s less per build at 10,000 sessions)."""
 
     config: str
     files: FileCache
     bodies: dict
-    search: dict
 
 
 def _packed(shard: Shard) -> tuple[Shard, dict[type, Callable], bytes]:
     """A shard as saved (see cache.save_cache): its rendered bodies, three quarters of it, go
     to the file's tail, of which an edit reads a few (cache.Tail), and so do its files' spots;
     its pickle, its entries (content.cached_entry) and results (content.cached_result) say
-    where each is. Without search words, as entries are."""
+    where each is."""
     tail = bytearray()
 
     def put(data: bytes) -> int:
@@ -156,7 +158,7 @@ def _packed(shard: Shard) -> tuple[Shard, dict[type, Callable], bytes]:
         spots[id(result)] = (THIS_TAIL, put(data), len(data))
     reducers = {**dict.fromkeys((Goal, Session, Page), functools.partial(cached_entry, places)),
                 FileResult: functools.partial(cached_result, spots)}
-    return Shard(shard.config, shard.files, bodies, shard.search), reducers, bytes(tail)
+    return Shard(shard.config, shard.files, bodies), reducers, bytes(tail)
 
 
 Rendered = dict[str, tuple[bytes | None, bytes | str]]  # page file → (key: see render_reusing, bytes or file)
@@ -188,6 +190,8 @@ def load_site(root: Path, options: Options, diags: Diagnostics | None = None, ca
         caches.bodies.clear()
         caches.planned.clear()  # its pages are kept by file versions, whose text may render otherwise now
         caches.search.clear()  # so are its pieces: a session's date is a day in the portfolio's timezone
+        if caches.layout is not None:
+            caches.layout.places.clear()
         caches.config = repr(config)
     options.progress.phase("reading and checking the content")
     loaded = load(root, config, diags, caches.files if caches else None, options.jobs, changed, found)
@@ -377,7 +381,7 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
                 staging.write(file, render_page(env, site, spec))
                 caches.pages[file] = None  # its fingerprint is not known: the next full build renders it
         _write_gone(staging, env, site, specs)
-        write_assets(site, chain, staging, caches)
+        write_assets(site, chain, staging, caches, live=live)
         staging.commit(len(specs))
     caches.unlinked = (caches.output, caches.pages.keys() - staging.linked)
     caches.output = inputs
@@ -441,12 +445,11 @@ def _cache_for(store: Store, out: Path) -> Caches:
     """The build cache, or an empty one; its page list only if it describes the site in `out`,
     its shards only if read with the same configuration."""
     index, shards = load_store(store.folder)
-    caches = index if isinstance(index, Caches) else Caches()
+    caches = index if isinstance(index, Caches) else Caches(layout=SearchLayout())
     for n, shard in enumerate(shards):
         if isinstance(shard, Shard) and shard.config == caches.config:
             caches.files.update(shard.files)
             caches.bodies.update(shard.bodies)
-            caches.search.update(shard.search)
             caches.stored[n] = shard
     if caches.output != recorded_inputs(out):
         caches.pages.clear()
@@ -459,7 +462,7 @@ def _save_caches(store: Store, caches: Caches, snapshot: Snapshot | None = None,
     snapshot with its memos: in a forked process, once the new site is in place (see Store.later). `edited`:
     session files changed since the cache was read, with the configuration the same; their
     shards alone can differ (their goals' are the same, and so are the goal titles in other
-    sessions' search-index pieces), and the others are not compared (~70 ms)."""
+    sessions' entries), and the others are not compared (~70 ms)."""
     def save() -> None:
         if snapshot is not None:
             snapshot.naming = naming_index(snapshot.specs)
@@ -476,9 +479,8 @@ def _save_caches(store: Store, caches: Caches, snapshot: Snapshot | None = None,
 
 
 def _shards_of(caches: Caches, numbers: set[int] | None = None) -> dict[int, Shard]:
-    """The cache's files, with their bodies and search-index pieces, by shard (those `numbers` only)."""
-    pieces = {key[0]: key for key in caches.search}  # entry key → its piece's key (entry key, goal title)
-    shards = {n: Shard(caches.config, {}, {}, {}) for n in (range(SHARDS) if numbers is None else numbers)}
+    """The cache's files, with their bodies, by shard (those `numbers` only)."""
+    shards = {n: Shard(caches.config, {}, {}) for n in (range(SHARDS) if numbers is None else numbers)}
     for rel, (stamp, result) in caches.files.items():
         shard = shards.get(shard_of(rel))
         if shard is None:
@@ -488,29 +490,26 @@ def _shards_of(caches: Caches, numbers: set[int] | None = None) -> dict[int, Sha
             body = body_key(result.entry)
             if body in caches.bodies:
                 shard.bodies[body] = caches.bodies[body]
-            piece = pieces.get(result.entry.key)
-            if piece is not None:
-                shard.search[piece] = caches.search[piece]
     return shards
 
 
 def _same_shard(new: Shard, old: Shard | None) -> bool:
     """Whether a shard holds what it held when read. Compared by identity: an unchanged file
-    keeps its entry, body and search piece from one build to the next; anything made again
+    keeps its entry and body from one build to the next; anything made again
     counts as changed (10,000 files compare in ~5 ms)."""
     return (old is not None and new.config == old.config and new.files.keys() == old.files.keys()
-            and new.bodies.keys() == old.bodies.keys() and new.search.keys() == old.search.keys()
+            and new.bodies.keys() == old.bodies.keys()
             and all(new.files[rel][1] is result and new.files[rel][0] == stamp
                     for rel, (stamp, result) in old.files.items())
-            and all(new.bodies[key] is body for key, body in old.bodies.items())
-            and all(new.search[key] is piece for key, piece in old.search.items()))
+            and all(new.bodies[key] is body for key, body in old.bodies.items()))
 
 
 class Sink(Protocol):
     """Where a site goes: a staging directory on disk, or the dev server's memory. What is
-    written is bytes, or a list of bytes written one after another (see search_files)."""
+    written is bytes, or a list of bytes written one after another (see search_files): on
+    disk, spans of another file too (see output.Staging.write)."""
 
-    def write(self, rel: str, data: bytes | list[bytes]) -> None: ...
+    def write(self, rel: str, data: bytes | list[bytes]) -> object: ...
     def copy_file(self, source: Path, rel: str) -> None: ...
     def reuse(self, rel: str, data: bytes | str) -> bool: ...
 
@@ -526,7 +525,7 @@ def write_site(site: Site, chain: list[Path], env: jinja2.Environment, sink: Sin
     the file that will hold each page. Pages to render are rendered in `jobs` processes.
     `caches` (the build cache, the dev server's) keeps search-index pieces."""
     def assets() -> None:  # written by this process while others render pages
-        write_assets(site, chain, sink, caches)
+        write_assets(site, chain, sink, caches, live=final)
 
     if reuse is None:
         _render_pages(site, env, specs, sink, jobs, assets)
@@ -627,11 +626,16 @@ def render_reusing(site: Site, chain: list[Path], env: jinja2.Environment, specs
     reuse.update(fresh)
 
 
-def write_assets(site: Site, chain: list[Path], sink: Sink, caches: Caches | None, search: bool = True) -> None:
+def write_assets(site: Site, chain: list[Path], sink: Sink, caches: Caches | None, search: bool = True,
+                 live: Path | str | None = None) -> None:
     """Everything but the pages: search index (unless not `search`), images, theme and
-    project static files."""
-    for rel, data in (search_files(site, caches) if search else {}).items():
-        sink.write(rel, data)
+    project static files. `live`: the site in the output folder, before the swap, whose search
+    index the build cache's is copied from in part (see _write_search_reusing)."""
+    if search and caches is not None and caches.layout is not None:
+        _write_search_reusing(site, sink, caches.layout, live)
+    elif search:
+        for rel, data in search_files(site, caches).items():
+            sink.write(rel, data)
     sink.write(".nojekyll", b"")  # GitHub Pages: serve the site as it is
     _copy_images(sink, site)
     for theme in reversed(chain):  # a child theme's assets override its parent's
@@ -650,8 +654,40 @@ SEARCH_FILES = ("search-index.json", "search-index.js")
 def search_files(site: Site, caches: Caches | None) -> dict[str, list[bytes]]:
     """The search index, as JSON for the search page and as a script for file:// browsing,
     each in parts (see pages.search_index)."""
-    index = search_index(site.portfolio, caches.search if caches else None)
+    return _as_search_files(search_index(site.portfolio, caches.search if caches else None))
+
+
+def _as_search_files(index: list) -> dict[str, list]:
     return dict(zip(SEARCH_FILES, (index, [b"window.MASTERY_SEARCH_INDEX = ", *index, b";\n"]), strict=True))
+
+
+def _write_search_reusing(site: Site, sink: Sink, layout: SearchLayout, live: Path | str | None) -> None:
+    """The search index of a build with the build cache: the parts of entries unchanged since
+    the last build copied from its index in `live`, if that is the file the last build wrote
+    (see pages.search_index_reusing); `layout` then describes the index written."""
+    handle = _last_index(layout, live)
+    try:
+        index = search_index_reusing(site.portfolio, layout, handle.fileno() if handle is not None else None)
+        written = {rel: sink.write(rel, data) for rel, data in _as_search_files(index).items()}
+    finally:
+        if handle is not None:
+            handle.close()
+    layout.file = written[SEARCH_FILES[0]]
+
+
+def _last_index(layout: SearchLayout, live: Path | str | None):
+    """The search index in `live`, open, if it is the file `layout` describes, as written."""
+    if live is None or layout.file is None:
+        return None
+    try:
+        handle = open(os.path.join(live, SEARCH_FILES[0]), "rb")
+    except OSError:
+        return None
+    info = os.fstat(handle.fileno())
+    if (info.st_ino, info.st_size, info.st_mtime_ns) == layout.file:
+        return handle
+    handle.close()  # changed since, or another site's
+    return None
 
 
 SITE_WIDE = {"stats", "today"}  # globals whose value changes with almost any edit

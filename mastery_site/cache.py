@@ -1,8 +1,9 @@
 """The persistent build cache in `.mastery-cache/`: what `build` keeps between runs.
 
 It holds what the dev server keeps in memory (entries of unchanged files, rendered
-Markdown, search-index pieces) plus each page's fingerprint and where its file is, so
-the next build renders only pages whose inputs changed and hard-links the others.
+Markdown) plus each page's fingerprint and where its file is, so the next build renders
+only pages whose inputs changed and hard-links the others, and where each entry's part
+of the search index is in the index last written, so it copies the parts it keeps.
 It is keyed by tool version and build options, safe to delete, bypassed by
 `--no-cache`, and discarded when it cannot be read. It is a pickle, so it is signed
 with a key that lives outside the project: a cache that came with someone else's
@@ -41,7 +42,7 @@ from pathlib import Path
 from . import __version__, collector
 
 CACHE_DIR = ".mastery-cache"
-FORMAT = 25  # of what is cached (the model's classes, the code templates compile to: see
+FORMAT = 26  # of what is cached (the model's classes, the code templates compile to: see
 # theme.SiteCodeGenerator): a cache of another format is ignored
 MAGIC = b"mastery-cache\n"
 HEADER = len(MAGIC) + 32  # the magic, then the signature

@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from .config import CONFIG_FILE, SOURCE_FOLDERS
@@ -53,6 +54,16 @@ LARGE = 2000  # pages: an old site this big is removed in the background after t
 PARTS_BUFFER = 1 << 20  # bytes written in parts: the 20,000 parts of a 9 MB search index in 9 writes, not
 # 1,100 (on ext4: 4 ms, not 8)
 NORMAL = re.compile(r"[^/.][^/]*(?:/[^/.][^/]*)*")  # a relative path os.path.normpath leaves as it is
+
+
+@dataclass(frozen=True)
+class Span:
+    """Bytes of the file open as `fd`, from `offset`: copied by the kernel, never read in
+    (see Staging.write)."""
+
+    fd: int
+    offset: int
+    length: int
 
 
 def recorded_inputs(out: Path) -> str | None:
@@ -127,13 +138,26 @@ class Staging:
             shutil.rmtree(target)
         return target
 
-    def write(self, rel: str, data: bytes | list[bytes]) -> None:
+    def write(self, rel: str, data: bytes | list[bytes | Span]) -> tuple[int, int, int] | None:
+        """Write a file: bytes, or parts one after another, bytes or spans of another file.
+        Returns the file's identity (inode, size, mtime) when written in parts."""
         if type(data) is not list:
             with open(self._target(rel), "wb") as handle:
                 handle.write(data)
-            return
+            return None
         with open(self._target(rel), "wb", buffering=PARTS_BUFFER) as handle:
-            handle.writelines(data)
+            start = 0
+            for n, part in enumerate(data):
+                if type(part) is Span:
+                    handle.writelines(data[start:n])
+                    handle.flush()
+                    _copy_span(part, handle.fileno())
+                    handle.seek(0, os.SEEK_END)  # the buffer's idea of where it is, after the copy
+                    start = n + 1
+            handle.writelines(data[start:] if start else data)
+            handle.flush()
+            info = os.fstat(handle.fileno())
+        return info.st_ino, info.st_size, info.st_mtime_ns
 
     def copy_file(self, source: Path, rel: str) -> None:
         shutil.copyfile(source, self._target(rel))
@@ -220,6 +244,24 @@ class Staging:
             self.listing.close()
         if self.dir.exists():  # not committed: the build failed
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _copy_span(span: Span, fd: int) -> None:
+    """Append a span of another file to the file open as `fd`: in the kernel where it can
+    (copy_file_range), else read and written."""
+    offset, left = span.offset, span.length
+    while left:
+        try:
+            done = os.copy_file_range(span.fd, fd, left, offset)
+        except (AttributeError, OSError):  # not on this system, or not between these files
+            done = 0
+        if not done:
+            data = os.pread(span.fd, min(left, PARTS_BUFFER), offset)
+            if not data:
+                raise OSError("a file copied from was cut short")
+            done = os.write(fd, data)
+        offset += done
+        left -= done
 
 
 class Listing:

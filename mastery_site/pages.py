@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from .aggregate import achieved_milestones
 from .markup import search_words, slugify, summarize
 from .model import Goal, Page, Portfolio, Session
+from .output import Span
 
 FEED_ENTRIES = 50
 RECENT = 8
@@ -480,23 +481,21 @@ def search_index(portfolio: Portfolio, memo: dict | None = None) -> list[bytes]:
     """Titles, tags, goal and body text of every included session, goal and page: the JSON
     of the index, in parts to be written one after another.
 
-    `memo` (the build cache's, the dev server's) keeps each entry's JSON, encoded, between
-    builds; those parts are never joined (at 10,000 sessions, joining the 9 MB index and
-    copying it into the script of the index took 15 ms, most of it to fault in memory never
-    touched). Without it the index is encoded in one call, which is faster."""
-    entries = [*portfolio.goals.values(), *reversed(portfolio.sessions), *portfolio.pages.values()]
-    titles = {slug: goal.title for slug, goal in portfolio.goals.items()}
+    `memo` (the dev server's) keeps each entry's JSON, encoded, between builds; those parts
+    are never joined (at 10,000 sessions, joining the 9 MB index and copying it into the
+    script of the index took 15 ms, most of it to fault in memory never touched). Without
+    it the index is encoded in one call, which is faster. (The build cache keeps where
+    each part is instead: see search_index_reusing.)"""
+    entries = _searched(portfolio)
     if memo is None:
-        docs = [_search_doc(entry, _goal_title(titles, entry)) for entry in entries]
+        docs = [_search_doc(entry, goal) for _, entry, goal in entries]
         return [json.dumps(docs, ensure_ascii=False, separators=(",", ":")).encode("utf-8")]
     fresh = {}
     parts = [b","] * (2 * len(entries) + 1)  # "[", each entry's part, "," between them, "]"
-    for n, entry in enumerate(entries):
-        goal = _goal_title(titles, entry)
-        key = (entry.key, goal)
+    for n, (key, entry, goal) in enumerate(entries):
         part = memo.get(key) if entry.key else None
         if part is None:
-            part = json.dumps(_search_doc(entry, goal), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            part = _search_part(entry, goal)
         fresh[key] = parts[2 * n + 1] = part
     memo.clear()
     memo.update(fresh)
@@ -506,8 +505,58 @@ def search_index(portfolio: Portfolio, memo: dict | None = None) -> list[bytes]:
     return parts
 
 
-def _goal_title(titles: dict[str, str], entry: Goal | Session | Page) -> str:
-    return titles[entry.goal] if type(entry) is Session and entry.goal else ""
+@dataclass
+class SearchLayout:
+    """Where each entry's part is in the search index a build wrote, and that file's identity
+    (inode, size, mtime) as written: the build cache's memo of the index. Kept instead of the
+    parts (9 MB at 10,000 sessions, which every edit read from the cache and wrote out
+    again), it lets the next build copy the parts it keeps from that file (see Span)."""
+
+    file: tuple | None = None
+    places: dict = field(default_factory=dict)  # (entry key, goal title) → (offset, length)
+
+
+def search_index_reusing(portfolio: Portfolio, layout: SearchLayout, fd: int | None) -> list[bytes | Span]:
+    """The index as `search_index` encodes it, with the parts of entries unchanged since the
+    last build as spans of that build's index, open as `fd` (None: not there as written,
+    every part is encoded), a run of them one span. `layout` then says where each part is in
+    the index returned (its `file` is for the caller to set, once written)."""
+    last = layout.places if fd is not None else {}
+    places = {}
+    parts: list[bytes | Span] = [b"["]
+    at = 1  # where the next part goes in the new index
+    for n, (key, entry, goal) in enumerate(_searched(portfolio)):
+        place = last.get(key) if entry.key else None
+        if place is None:
+            part = _search_part(entry, goal)
+            parts += (b",", part) if n else (part,)
+            length = len(part)
+        else:
+            offset, length = place
+            run = parts[-1]
+            if n and type(run) is Span and run.offset + run.length + 1 == offset:  # the next part there, too
+                parts[-1] = Span(fd, run.offset, run.length + 1 + length)
+            else:
+                parts += (b",", Span(fd, offset, length)) if n else (Span(fd, offset, length),)
+        at += 1 if n else 0
+        places[key] = (at, length)
+        at += length
+    parts.append(b"]")
+    layout.file, layout.places = None, places
+    return parts
+
+
+def _searched(portfolio: Portfolio) -> list[tuple[tuple[bytes, str], Goal | Session | Page, str]]:
+    """The entries of the search index in its order, each with its part's key and the title
+    of its goal, which a session's part shows: (entry key, goal title), entry, goal title."""
+    titles = {slug: goal.title for slug, goal in portfolio.goals.items()}
+    entries = [*portfolio.goals.values(), *reversed(portfolio.sessions), *portfolio.pages.values()]
+    goals = [titles[entry.goal] if type(entry) is Session and entry.goal else "" for entry in entries]
+    return [((entry.key, goal), entry, goal) for entry, goal in zip(entries, goals, strict=True)]
+
+
+def _search_part(entry: Goal | Session | Page, goal: str) -> bytes:
+    return json.dumps(_search_doc(entry, goal), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def _search_doc(entry: Goal | Session | Page, goal: str) -> dict:

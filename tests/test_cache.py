@@ -517,6 +517,34 @@ def test_the_search_index_joined_from_cached_parts_is_the_one_encoded_at_once(go
     assert (tmp_path / "p/_site/search-index.js").read_bytes() == script
 
 
+def test_an_edit_copies_the_search_index_it_keeps_from_the_last_one_unless_changed_since(project, cli, tmp_path,
+                                                                                         monkeypatch):
+    """The build cache keeps where each entry's part is in the index a build wrote
+    (pages.SearchLayout), not the parts: an edit copies those it keeps from the live index, a
+    run of them at a time, and encodes its own; from an index changed since it was written,
+    nothing is copied. Either way, the index a full build writes."""
+    copied = []
+    copy = os.copy_file_range
+    monkeypatch.setattr(os, "copy_file_range", lambda *a: copied.append(a[2]) or copy(*a))
+    assert cli("build", project).code == 0
+    assert not copied  # no index to copy from
+    live = project / "_site/search-index.json"
+    for changed_since, old, new in [(False, "Simple oak frame", "An oak frame"), (True, "An oak frame", "A new frame")]:
+        if changed_since:  # the same size, and the parts where they were: only its identity tells
+            live.write_bytes(live.read_bytes().replace(b'"kind":"session"', b'"kind":"sessioN"', 1))
+        edit(project, SESSION, old, new)
+        copied.clear()
+        assert cli("build", project).code == 0
+        assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+        index = live.read_bytes()
+        assert index == (tmp_path / "full/search-index.json").read_bytes()
+        assert (project / "_site/search-index.js").read_bytes() == b"window.MASTERY_SEARCH_INDEX = " + index + b";\n"
+        if changed_since:
+            assert not copied
+        else:  # the runs before and after the edited session's part, for the index and its script
+            assert len(copied) == 4 and sum(copied) > len(index) > len(index) - sum(copied) / 2 > 0
+
+
 def test_an_edit_reads_only_the_cached_bodies_of_the_pages_it_renders(cli, tmp_path, monkeypatch):
     """Rendered bodies are kept after each shard's pickle and read when used (cache.Tail): an
     edit of the oldest of 90 sessions (in no feed) reads a few, and the site is still the
