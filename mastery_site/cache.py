@@ -34,7 +34,6 @@ import os
 import pickle
 import signal
 import struct
-import traceback
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -139,6 +138,8 @@ class Store:
                 save()
                 status = 0
             except BaseException:
+                import traceback  # here: only a failed save needs it
+
                 traceback.print_exc()
             finally:
                 os._exit(status)

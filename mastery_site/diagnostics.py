@@ -8,7 +8,6 @@ and terminals can jump to the spot.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -71,6 +70,8 @@ class BuildError(Exception):
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A ' (did you mean "x"?)' suffix when a close match exists, else ''."""
+    import difflib  # here: only a misspelling needs it (4 ms of every command's start)
+
     choices = list(choices)
     matches = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if not matches:

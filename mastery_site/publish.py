@@ -8,7 +8,6 @@ import datetime as dt
 import hashlib
 import os
 import subprocess
-import zipfile
 from pathlib import Path
 
 from .config import CONFIG_FILE, SOURCE_FOLDERS
@@ -92,6 +91,8 @@ def _commit_dates(root: Path) -> dict[str, dt.date]:
 def write_zip(folder: Path, target: Path) -> None:
     """Zip a built site into one top folder (named like the zip), with sorted names and fixed
     times, so the same site gives the same bytes and unzipping never scatters files."""
+    import zipfile  # here: only --zip needs it
+
     top = target.name.removesuffix(".zip") or "site"
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
