@@ -486,13 +486,15 @@ def search_index(portfolio: Portfolio, memo: dict | None = None) -> list[bytes]:
     script of the index took 15 ms, most of it to fault in memory never touched). Without
     it the index is encoded in one call, which is faster. (The build cache keeps where
     each part is instead: see search_index_reusing.)"""
-    entries = _searched(portfolio)
+    entries, titles = _searched(portfolio)
     if memo is None:
-        docs = [_search_doc(entry, goal) for _, entry, goal in entries]
+        docs = [_search_doc(entry, _goal_title(titles, entry)) for entry in entries]
         return [json.dumps(docs, ensure_ascii=False, separators=(",", ":")).encode("utf-8")]
     fresh = {}
     parts = [b","] * (2 * len(entries) + 1)  # "[", each entry's part, "," between them, "]"
-    for n, (key, entry, goal) in enumerate(entries):
+    for n, entry in enumerate(entries):
+        goal = _goal_title(titles, entry)
+        key = (entry.key, goal)
         part = memo.get(key) if entry.key else None
         if part is None:
             part = _search_part(entry, goal)
@@ -521,11 +523,14 @@ def search_index_reusing(portfolio: Portfolio, layout: SearchLayout, fd: int | N
     last build as spans of that build's index, open as `fd` (None: not there as written,
     every part is encoded), a run of them one span. `layout` then says where each part is in
     the index returned (its `file` is for the caller to set, once written)."""
+    entries, titles = _searched(portfolio)
     last = layout.places if fd is not None else {}
     places = {}
     parts: list[bytes | Span] = [b"["]
     at = 1  # where the next part goes in the new index
-    for n, (key, entry, goal) in enumerate(_searched(portfolio)):
+    for n, entry in enumerate(entries):
+        goal = _goal_title(titles, entry)
+        key = (entry.key, goal)
         place = last.get(key) if entry.key else None
         if place is None:
             part = _search_part(entry, goal)
@@ -546,13 +551,15 @@ def search_index_reusing(portfolio: Portfolio, layout: SearchLayout, fd: int | N
     return parts
 
 
-def _searched(portfolio: Portfolio) -> list[tuple[tuple[bytes, str], Goal | Session | Page, str]]:
-    """The entries of the search index in its order, each with its part's key and the title
-    of its goal, which a session's part shows: (entry key, goal title), entry, goal title."""
-    titles = {slug: goal.title for slug, goal in portfolio.goals.items()}
+def _searched(portfolio: Portfolio) -> tuple[list[Goal | Session | Page], dict[str, str]]:
+    """The entries of the search index, in its order, and the goals' titles by slug. An entry's
+    part is kept under its key and its goal's title (which a session's part shows)."""
     entries = [*portfolio.goals.values(), *reversed(portfolio.sessions), *portfolio.pages.values()]
-    goals = [titles[entry.goal] if type(entry) is Session and entry.goal else "" for entry in entries]
-    return [((entry.key, goal), entry, goal) for entry, goal in zip(entries, goals, strict=True)]
+    return entries, {slug: goal.title for slug, goal in portfolio.goals.items()}
+
+
+def _goal_title(titles: dict[str, str], entry: Goal | Session | Page) -> str:
+    return titles[entry.goal] if type(entry) is Session and entry.goal else ""
 
 
 def _search_part(entry: Goal | Session | Page, goal: str) -> bytes:
