@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from .model import Goal, Page, Portfolio, Session
 from .pages import PageSpec
 
 SNAPSHOT_FILE = "plan.bin"
+Find = Callable[[str], Goal | Session | Page]  # an entry by its source (KeyError if none)
 MEMO_FILE = "memos.bin"
 
 
@@ -52,22 +54,22 @@ class Memos:
     digests: list[tuple[dict, bytes]]  # its records' fingerprints' digests (see build.render_reusing)
 
 
-def load_snapshot(store: Path, entries: dict[str, Goal | Session | Page]) -> Snapshot | None:
-    """The snapshot with its entries taken from `entries` (source → entry); None when absent,
+def load_snapshot(store: Path, entry: Find) -> Snapshot | None:
+    """The snapshot with its entries found by `entry(source)`; None when absent,
     untrusted, or naming an entry not there."""
-    snapshot = _load(store, SNAPSHOT_FILE, entries)
+    snapshot = _load(store, SNAPSHOT_FILE, entry)
     return snapshot if isinstance(snapshot, Snapshot) else None
 
 
-def load_memos(store: Path, entries: dict[str, Goal | Session | Page]) -> Memos | None:
+def load_memos(store: Path, entry: Find) -> Memos | None:
     """The memos saved with the last snapshot, found as `load_snapshot` finds it."""
-    memos = _load(store, MEMO_FILE, entries)
+    memos = _load(store, MEMO_FILE, entry)
     return memos if isinstance(memos, Memos) else None
 
 
-def _load(store: Path, name: str, entries: dict[str, Goal | Session | Page]):
+def _load(store: Path, name: str, entry: Find):
     def find(module: str, name: str):
-        return entries.__getitem__ if (module, name) == (__name__, _entry.__name__) else None
+        return entry if (module, name) == (__name__, _entry.__name__) else None
 
     value, = load_signed(store, [name], find)
     return value
