@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -145,19 +146,38 @@ class Staging:
             with open(self._target(rel), "wb") as handle:
                 handle.write(data)
             return None
-        with open(self._target(rel), "wb", buffering=PARTS_BUFFER) as handle:
+        with self._written_over(rel) as handle:
             start = 0
             for n, part in enumerate(data):
                 if type(part) is Span:
                     handle.writelines(data[start:n])
                     handle.flush()
                     _copy_span(part, handle.fileno())
-                    handle.seek(0, os.SEEK_END)  # the buffer's idea of where it is, after the copy
+                    handle.seek(os.lseek(handle.fileno(), 0, os.SEEK_CUR))  # where the copy left the file
                     start = n + 1
             handle.writelines(data[start:] if start else data)
+            handle.truncate()  # the rest of a file written over
             handle.flush()
             info = os.fstat(handle.fileno())
         return info.st_ino, info.st_size, info.st_mtime_ns
+
+    def _written_over(self, rel: str):
+        """A large file of the new site, open to write: in a recycled spare, its file there
+        written over if it is its own (one link: not the live site's), so that its memory
+        pages are reused, not freed and allocated again (the search index at 10,000 sessions:
+        2 x 9.5 MB; on a RAM disk, 5 ms against 3.4, and up to 60 ms when the memory freed is
+        slow to get back); else a new file."""
+        if self.recycled:
+            try:
+                fd = os.open(self._inside(rel), os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except OSError:  # none, a folder or a symlink there
+                fd = None
+            if fd is not None:
+                info = os.fstat(fd)
+                if stat.S_ISREG(info.st_mode) and info.st_nlink == 1:
+                    return open(fd, "wb", buffering=PARTS_BUFFER)  # from its start, not truncated
+                os.close(fd)
+        return open(self._target(rel), "wb", buffering=PARTS_BUFFER)
 
     def copy_file(self, source: Path, rel: str) -> None:
         shutil.copyfile(source, self._target(rel))

@@ -618,6 +618,28 @@ def test_incremental_builds_reuse_the_spare_site_and_never_write_through_its_lin
     assert not list(project.glob("._site.staging-*")) and not list(project.glob("._site.old-*"))
 
 
+@pytest.mark.parametrize("linked", [False, True])
+def test_the_search_index_is_written_over_its_file_in_the_spare_unless_that_is_linked(project, cli, tmp_path,
+                                                                                    linked):
+    """The spare's search index, its own file, is written over (its memory reused, not freed
+    and allocated again); one linked elsewhere is never written through."""
+    site, spare = project / "_site", project / "._site.spare"
+    assert cli("build", project).code == 0
+    for old, new in [("Simple oak frame", "An oak frame"), ("An oak frame", "A new frame")]:
+        index = spare / "search-index.json"
+        if linked and index.exists():
+            index.unlink()
+            os.link(site / "search-index.json", index)  # the live site's, now: never written through
+        before = index.exists() and (inode(index), (site / "search-index.json").read_bytes())
+        edit(project, SESSION, old, new)
+        assert cli("build", project).code == 0
+        assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+        assert site_files(site) == site_files(tmp_path / "full")
+        if before:
+            assert (inode(site / "search-index.json") == before[0]) != linked
+            assert (spare / "search-index.json").read_bytes() == before[1]  # the site replaced, as it was
+
+
 @pytest.mark.parametrize("gone", ["", "from the spare", "from both"])
 def test_pages_the_last_build_linked_are_reused_unchecked_and_any_gone_is_put_back(project, cli, tmp_path, gone,
                                                                                    monkeypatch):
