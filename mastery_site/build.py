@@ -35,14 +35,13 @@ from .content import (
     changed_files,
     in_place_edits,
     load,
-    scan_content,
     select,
     spots_data,
 )
 from .diagnostics import BuildError, Diagnostic, Diagnostics, Where
 from .images import without_location
 from .model import Config, Goal, Page, Portfolio, Session
-from .output import Staging, check_output, recorded_inputs, static_files
+from .output import Staging, check_output, static_files
 from .pages import (
     PageSpec,
     SearchLayout,
@@ -58,7 +57,7 @@ from .pages import (
 )
 from .parallel import MIN_ITEMS, pmap
 from .progress import Progress
-from .publish import git_head, git_lastmod, inputs_digest, source_date, write_zip
+from .publish import git_lastmod, source_date, write_zip
 from .snapshot import (
     MEMO_FILE,
     MEMO_REDUCERS,
@@ -69,7 +68,8 @@ from .snapshot import (
     load_memos,
     load_snapshot,
 )
-from .theme import BUILT_IN_THEMES, CompiledTemplates, environment, root_from, theme_chain
+from .sources import Scanned, recorded_inputs, scan_inputs, settings_of
+from .theme import CompiledTemplates, environment, root_from, theme_chain
 
 
 @dataclass
@@ -221,12 +221,13 @@ def _config_of(root: Path, options: Options, diags: Diagnostics):
 
 
 def build(root: Path, out: Path | None = None, options: Options | None = None, force: bool = False,
-          zip_to: Path | None = None, fresh: bool = False) -> BuildResult:
+          zip_to: Path | None = None, fresh: bool = False, scanned: Scanned | None = None) -> BuildResult:
     """Build the site into `out` (default `root/_site`), replacing it atomically; or, with
     `zip_to`, into a zip file only (the site in `out` is left alone).
 
     When nothing the site is built from changed since the build in `out`, nothing is
-    done (a "no-op rebuild"); `fresh` builds anyway."""
+    done (a "no-op rebuild"); `fresh` builds anyway. `scanned`: what sources.scan_inputs
+    found for this very build, if the caller has looked already (see cli.cmd_build)."""
     options = options or Options()
     if zip_to is not None:
         with tempfile.TemporaryDirectory() as tmp:
@@ -235,16 +236,15 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
         return BuildResult(zip_to, result.pages, result.site)
     out = out if out is not None else root / "_site"
     check_output(out, root, force)
-    settings = (__version__, options.audience, options.drafts, options.base_url, options.today)
+    settings = settings_of(options.audience, options.drafts, options.base_url, options.today)
     # A build makes objects that live to its end (the files found, the cache, the model, the plan:
     # about a million at 10,000 sessions) and little garbage: no cyclic collection in this process
     # (after a front-matter edit, ~0.2 s of them), and none of those objects for the workers'
     # collectors to walk or copy (see parallel.pmap).
     with collector.paused(), collector.frozen():
-        head = git_head(root)  # once: the inputs digest, the sitemap's dates and the last plan depend on it
-        found, every = scan_content(root)
-        inputs = inputs_digest(root, settings, [BUILT_IN_THEMES], head, every)
-        if not fresh and recorded_inputs(out) == inputs:
+        scanned = scanned if scanned is not None else scan_inputs(root, out, settings)
+        head, found, every, inputs = scanned[:4]
+        if not fresh and scanned.up_to_date:
             return BuildResult(out, 0, None, [found, every])
         with contextlib.nullcontext() if fresh else Store(cache_store(root, settings)) as store:
             caches = None if fresh else _cache_for(store, out)

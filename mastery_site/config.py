@@ -11,10 +11,9 @@ import yaml
 from .diagnostics import Diagnostics
 from .fields import NULL, SLUG, Fields
 from .frontmatter import decode, parse_yaml
-from .model import AUDIENCES, Area, Config
+from .model import Area, Config
+from .sources import AUDIENCES, CONFIG_FILE
 
-CONFIG_FILE = "mastery.yaml"
-SOURCE_FOLDERS = ("content", "static", "templates", "themes")  # with CONFIG_FILE, what a site is built from
 TEXT_KEYS = ("title", "author", "description", "language", "theme")
 KEYS = (*TEXT_KEYS, "base_url", "timezone", "areas", "default_visibility", "per_page", "markdown")
 

@@ -12,7 +12,6 @@ import copyreg
 import datetime as dt
 import functools
 import hashlib
-import operator
 import os
 import pickle
 import posixpath
@@ -30,6 +29,7 @@ from .images import Image, Placer, is_local, resolve
 from .markup import Renderer, accelerated, slugify
 from .model import SESSION_ORDER, Config, Goal, Metric, Page, Portfolio, Session, Stored, stricter, visible
 from .parallel import pmap
+from .sources import scan_content
 
 BUILT_IN_PATHS = {"timeline", "goals", "sessions", "areas", "tags", "wins", "lessons", "feedback", "search",
                   "assets", "feed.xml", "sitemap.xml", "robots.txt", "404.html", "search-index.json",
@@ -51,82 +51,6 @@ class Loaded:
 def source_files(root: Path) -> list[tuple[str, str, tuple]]:
     """(kind, path in the project, stat stamp) of every goal, session and page, in a stable order."""
     return scan_content(root)[0]
-
-
-KINDS = {"goals": "goal", "sessions": "session", "pages": "page"}  # content folder → what its files are
-
-
-def scan_content(root: Path) -> tuple[list[tuple[str, str, tuple]], list[tuple[str, tuple]]]:
-    """The goals, sessions and pages (see source_files), and every file under content/ with
-    its stamp, for the inputs digest (see publish.inputs_digest): one walk, one stat per file
-    (two walks cost an edit at 10,000 sessions 30 ms more)."""
-    found: dict[str, list[tuple[str, tuple]]] = {kind: [] for kind in KINDS.values()}
-    every: list[tuple[str, tuple]] = []
-    _scan(root, "content", None, False, found, every)
-    return [(kind, rel, stamp) for kind, files in found.items() for rel, stamp in files], every
-
-
-def _wanted(name: str) -> bool:
-    """Skip hidden files and editors' temporary files."""
-    return name.endswith(".md") and not name.startswith((".", "#", "~"))
-
-
-def _scan(root: Path, rel: str, kind: str | None, linked: bool, found: dict, every: list) -> None:
-    """Every file under `rel` into `every`; the Markdown files of `kind` into `found`. Goals
-    and pages are the files right in their folder; sessions are searched in subfolders too,
-    where a folder with an index.md is one session (a bundle). `linked`: the folder was
-    reached through a symlink (its files are checked for escaping); symlinked folders are
-    followed only to find sessions (os.scandir: no path objects, one stat per file, of a name
-    in the open folder, not a path: the walk of 10,000 sessions ~10% faster). Each folder's entries are
-    taken in name order, so the files come in the order of their path's parts, and no list
-    of 100,000 paths has to be sorted."""
-    try:
-        folder = os.open(os.path.join(root, rel), os.O_RDONLY | os.O_DIRECTORY)
-    except (FileNotFoundError, NotADirectoryError):
-        return
-    try:
-        with os.scandir(folder) as listing:
-            _scan_entries(root, rel, kind, linked, found, every, sorted(listing, key=_name))
-    finally:
-        os.close(folder)
-
-
-def _scan_entries(root: Path, rel: str, kind: str | None, linked: bool, found: dict, every: list,
-                  entries: list[os.DirEntry]) -> None:
-    """`_scan`'s work on a folder's entries, while the folder is open (each `stat` needs it)."""
-    bundle = kind == "session" and any(e.name == "index.md" and e.is_file() for e in entries)
-    for e in entries:
-        path = f"{rel}/{e.name}"
-        if e.is_dir():
-            inner = _kind_inside(rel, e.name, kind, bundle)
-            if inner is not None or not e.is_symlink():  # content/sessions and the like may be links
-                _scan(root, path, inner, linked or (e.is_symlink() and rel != "content"), found, every)
-            continue
-        try:
-            stamp = _stamp(e, linked)
-        except OSError:  # a broken symlink: nothing to read
-            continue
-        every.append((path, stamp))
-        if kind is not None and _wanted(e.name) and (not bundle or e.name == "index.md"):
-            found[kind].append((path, stamp))
-
-
-def _kind_inside(rel: str, name: str, kind: str | None, bundle: bool) -> str | None:
-    """What the Markdown files of the folder `rel`/`name` are: goals, sessions or pages right
-    in content/; more sessions in a sessions folder that is no bundle (hidden folders aside);
-    else nothing to read (goals and pages are the files right in their folder)."""
-    if rel == "content":
-        return KINDS.get(name)
-    return kind if kind == "session" and not bundle and not name.startswith(".") else None
-
-
-_name = operator.attrgetter("name")
-
-
-def _stamp(entry: os.DirEntry, linked: bool) -> tuple:
-    """What tells a changed file (mtime, size, inode), and whether a symlink leads to it."""
-    info = entry.stat()
-    return (info.st_mtime_ns, info.st_size, info.st_ino, linked or entry.is_symlink())
 
 
 def _restamp(root: Path, rel: str, stamp: tuple) -> tuple | None:

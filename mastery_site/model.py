@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from .images import Image
+from .sources import AUDIENCES
 
-AUDIENCES = ("public", "mentor", "private")  # each sees its own level and those before it
 OUTCOMES = ("success", "partial", "setback")
 STATUSES = ("active", "achieved", "paused", "dropped")
 ROLES = ("mentor", "coach", "peer", "self")

@@ -21,13 +21,11 @@ import re
 import shutil
 import stat
 import subprocess
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
-from .config import CONFIG_FILE, SOURCE_FOLDERS
+from .sources import CONFIG_FILE, MARKER, MARKER_TEXT, SOURCE_FOLDERS, recorded_inputs
 
-MARKER = ".mastery-site"
 SOURCES = (*SOURCE_FOLDERS, ".git", CONFIG_FILE)  # never an output
 
 
@@ -50,30 +48,19 @@ def check_output(out: Path, project: Path, force: bool = False) -> None:
                           "(choose another -o, empty it, or pass --force)")
 
 
-MARKER_TEXT = "built by mastery-site; this directory is replaced on each build\ninputs: {}\n"
 LARGE = 2000  # pages: an old site this big is removed in the background after the swap
 PARTS_BUFFER = 1 << 20  # bytes written in parts: the 20,000 parts of a 9 MB search index in 9 writes, not
 # 1,100 (on ext4: 4 ms, not 8)
 NORMAL = re.compile(r"[^/.][^/]*(?:/[^/.][^/]*)*")  # a relative path os.path.normpath leaves as it is
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     """Bytes of the file open as `fd`, from `offset`: copied by the kernel, never read in
     (see Staging.write)."""
 
     fd: int
     offset: int
     length: int
-
-
-def recorded_inputs(out: Path) -> str | None:
-    """The inputs digest the site in `out` was built from (see `Staging`), if any."""
-    try:
-        text = (out / MARKER).read_text()
-    except OSError:
-        return None
-    return next((line[8:] for line in text.splitlines() if line.startswith("inputs: ")), None)
 
 
 class Staging:
@@ -291,6 +278,8 @@ class Listing:
 
     def __init__(self, folder: Path):
         self.found: set[str] | None = None
+        import tempfile  # here: not a no-op build's (see cli.cmd_build)
+
         self.output = tempfile.TemporaryFile()  # not a pipe: `find` never waits for us
         try:
             self.process: subprocess.Popen | None = subprocess.Popen(

@@ -26,10 +26,6 @@ SHARES_PER_JOB = 128  # small shares: the processes finish close together
 MAX_SHARES = 8192  # their numbers must fit in a pipe's buffer (64 KiB on Linux) before anyone reads
 
 
-def default_jobs() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
-
-
 def pmap(func: Callable[[Any, Any], Any], items: Sequence, jobs: int, shared: Any = None,
          min_items: int = MIN_ITEMS, meanwhile: Callable[[], None] | None = None) -> list:
     """`[func(shared, item) for item in items]`, in `jobs` processes when it pays.

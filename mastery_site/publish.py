@@ -5,12 +5,11 @@ SOURCE_DATE_EPOCH (never the clock), and deterministic zip files.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import subprocess
 from pathlib import Path
 
-from .config import CONFIG_FILE, SOURCE_FOLDERS
+from .sources import git_head
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
 
@@ -22,36 +21,6 @@ def source_date() -> dt.datetime:
     except ValueError:
         seconds = 0
     return dt.datetime.fromtimestamp(max(seconds, 0), dt.UTC)
-
-
-def inputs_digest(root: Path, settings: tuple, extra: list[Path], head: str, content: list[tuple[str, tuple]]) -> str:
-    """A digest of everything a build reads: every source file's path, size and mtime (those
-    under content/ as listed by content.scan_content), the settings (version, options,
-    SOURCE_DATE_EPOCH) and the git commit `head` (for lastmod)."""
-    lines = [repr((settings, os.environ.get("SOURCE_DATE_EPOCH"), head)), *(f"{rel}\0{stamp[0]}\0{stamp[1]}"
-                                                                          for rel, stamp in content)]
-    for folder in [*(root / name for name in SOURCE_FOLDERS if name != "content"), *extra]:
-        for top, dirs, files in os.walk(folder):
-            dirs.sort()
-            for name in sorted(files):
-                path = os.path.join(top, name)
-                try:
-                    info = os.stat(path)
-                except OSError:  # a broken symlink: nothing to read
-                    continue
-                lines.append(f"{path}\0{info.st_mtime_ns}\0{info.st_size}")
-    config = root / CONFIG_FILE
-    if config.is_file():
-        lines.append(f"{config.stat().st_mtime_ns}\0{config.read_bytes()!r}")
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
-
-
-def git_head(root: Path) -> str:
-    try:
-        return subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
 
 
 def git_lastmod(root: Path, memo: dict | None = None, head: str | None = None) -> dict[str, dt.date]:

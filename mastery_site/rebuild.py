@@ -43,12 +43,11 @@ from .build import (
     themes_of,
     write_assets,
 )
-from .config import CONFIG_FILE, SOURCE_FOLDERS
 from .content import in_place_edits
 from .diagnostics import BuildError, Diagnostic
 from .model import Session
 from .pages import PageSpec, naming_index, refresh_own_pages, update_records
-from .theme import BUILT_IN_THEMES
+from .sources import BUILT_IN_THEMES, CONFIG_FILE, SOURCE_FOLDERS
 
 QUIET = 0.05  # seconds without events that end a burst
 QUIET_AFTER_SAVE = 0.01  # … when the last event closed a file written in place: that save is done

@@ -22,11 +22,7 @@ from .diagnostics import Diagnostics, Where
 from .fields import Fields
 from .frontmatter import decode, parse_yaml
 from .markup import slugify, summarize
-
-PACKAGE_DIR = Path(__file__).parent
-# In a wheel the theme is inside the package; in a source checkout it sits beside it.
-_IN_WHEEL = PACKAGE_DIR / "themes"
-BUILT_IN_THEMES = _IN_WHEEL if _IN_WHEEL.is_dir() else PACKAGE_DIR.parent / "themes"
+from .sources import BUILT_IN_THEMES
 
 
 def theme_chain(root: Path, name: str, diags: Diagnostics) -> list[Path]:

@@ -7,6 +7,8 @@ import datetime
 import json
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 
@@ -448,6 +450,18 @@ def test_a_build_ends_before_its_cache_is_saved_and_the_next_build_waits_for_it(
     assert results and "An oak frame" in (project / "_site/sessions/2026-11-21-framed/index.html").read_text()
     saved(project)
     assert index.stat().st_mtime_ns != first
+
+
+def test_a_no_op_build_is_told_before_jinja_yaml_or_the_model_are_imported(project, cli):
+    """Nothing changed: `build` finds it out with sources.py alone (see cli.cmd_build), and
+    never imports Jinja, YAML or the model (at 10,000 sessions, twice the time of its work)."""
+    assert cli("build", project).code == 0
+    heavy = ("jinja2", "yaml", "mastery_site.build", "mastery_site.model", "mastery_site.content")
+    script = ("import sys; from mastery_site.cli import main; "
+              f"assert main(['build', {str(project)!r}]) == 0; "
+              f"print([m for m in sys.modules if m.startswith({heavy!r})])")
+    done = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
+    assert done.stdout.startswith("Up to date") and done.stdout.splitlines()[-1] == "[]"
 
 
 def test_a_corrupt_cache_is_discarded(project, cli):
