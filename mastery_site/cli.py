@@ -4,8 +4,8 @@ Exit codes (SPEC §4): 0 ok, 1 content errors (and warnings under --strict),
 2 usage errors. Diagnostics go to stderr, in colour only on a terminal.
 
 Each command imports what it uses when it runs: `build` tells a site up to date with
-sources.py alone, before it imports Jinja, YAML and the model (at 10,000 sessions, 0.16 s
-of such a build's 0.08 s more).
+sources.py alone, before it imports Jinja, YAML and the model (a no-op build at 10,000
+sessions on a RAM disk: 0.10 s, not 0.16).
 """
 
 from __future__ import annotations
