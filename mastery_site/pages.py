@@ -17,7 +17,7 @@ import json
 import marshal
 import operator
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .aggregate import achieved_milestones
@@ -486,24 +486,21 @@ def search_index(portfolio: Portfolio, memo: dict | None = None) -> list[bytes]:
     script of the index took 15 ms, most of it to fault in memory never touched). Without
     it the index is encoded in one call, which is faster. (The build cache keeps where
     each part is instead: see search_index_reusing.)"""
-    entries, titles = _searched(portfolio)
     if memo is None:
-        docs = [_search_doc(entry, _goal_title(titles, entry)) for entry in entries]
+        docs = [_search_doc(entry, goal) for entry, goal, _ in _searched(portfolio)]
         return [json.dumps(docs, ensure_ascii=False, separators=(",", ":")).encode("utf-8")]
     fresh = {}
-    parts = [b","] * (2 * len(entries) + 1)  # "[", each entry's part, "," between them, "]"
-    for n, entry in enumerate(entries):
-        goal = _goal_title(titles, entry)
-        key = (entry.key, goal)
-        part = memo.get(key) if entry.key else None
+    parts = [b"["]
+    for entry, goal, key in _searched(portfolio):
+        part = memo.get(key) if key else None
         if part is None:
             part = _search_part(entry, goal)
-        fresh[key] = parts[2 * n + 1] = part
+        if key:
+            fresh[key] = part
+        parts += (b",", part) if len(parts) > 1 else (part,)
     memo.clear()
     memo.update(fresh)
-    if not entries:
-        return [b"[]"]
-    parts[0], parts[-1] = b"[", b"]"
+    parts.append(b"]")
     return parts
 
 
@@ -523,15 +520,12 @@ def search_index_reusing(portfolio: Portfolio, layout: SearchLayout, fd: int | N
     last build as spans of that build's index, open as `fd` (None: not there as written,
     every part is encoded), a run of them one span. `layout` then says where each part is in
     the index returned (its `file` is for the caller to set, once written)."""
-    entries, titles = _searched(portfolio)
     last = layout.places if fd is not None else {}
     places = {}
     parts: list[bytes | Span] = [b"["]
     at = 1  # where the next part goes in the new index
-    for n, entry in enumerate(entries):
-        goal = _goal_title(titles, entry)
-        key = (entry.key, goal)
-        place = last.get(key) if entry.key else None
+    for n, (entry, goal, key) in enumerate(_searched(portfolio)):
+        place = last.get(key) if key else None
         if place is None:
             part = _search_part(entry, goal)
             parts += (b",", part) if n else (part,)
@@ -544,22 +538,21 @@ def search_index_reusing(portfolio: Portfolio, layout: SearchLayout, fd: int | N
             else:
                 parts += (b",", Span(fd, offset, length)) if n else (Span(fd, offset, length),)
         at += 1 if n else 0
-        places[key] = (at, length)
+        if key:
+            places[key] = (at, length)
         at += length
     parts.append(b"]")
     layout.file, layout.places = None, places
     return parts
 
 
-def _searched(portfolio: Portfolio) -> tuple[list[Goal | Session | Page], dict[str, str]]:
-    """The entries of the search index, in its order, and the goals' titles by slug. An entry's
-    part is kept under its key and its goal's title (which a session's part shows)."""
-    entries = [*portfolio.goals.values(), *reversed(portfolio.sessions), *portfolio.pages.values()]
-    return entries, {slug: goal.title for slug, goal in portfolio.goals.items()}
-
-
-def _goal_title(titles: dict[str, str], entry: Goal | Session | Page) -> str:
-    return titles[entry.goal] if type(entry) is Session and entry.goal else ""
+def _searched(portfolio: Portfolio) -> Iterator[tuple[Goal | Session | Page, str, tuple[bytes, str] | None]]:
+    """Each entry of the search index, in its order, with the title of its goal (which a
+    session's part shows) and the key its part is kept under (None: not kept)."""
+    titles = {slug: goal.title for slug, goal in portfolio.goals.items()}
+    for entry in itertools.chain(portfolio.goals.values(), reversed(portfolio.sessions), portfolio.pages.values()):
+        goal = titles[entry.goal] if type(entry) is Session and entry.goal else ""
+        yield entry, goal, (entry.key, goal) if entry.key else None
 
 
 def _search_part(entry: Goal | Session | Page, goal: str) -> bytes:
