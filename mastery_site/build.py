@@ -68,7 +68,7 @@ from .snapshot import (
     load_memos,
     load_snapshot,
 )
-from .sources import Scanned, recorded_inputs, scan_inputs, settings_of
+from .sources import Scanned, identity, recorded_inputs, scan_inputs, settings_of
 from .theme import CompiledTemplates, environment, root_from, theme_chain
 
 
@@ -695,8 +695,7 @@ def _last_index(layout: SearchLayout, live: Path | str | None):
         handle = open(os.path.join(live, SEARCH_FILES[0]), "rb")
     except OSError:
         return None
-    info = os.fstat(handle.fileno())
-    if (info.st_ino, info.st_size, info.st_mtime_ns) == layout.file:
+    if identity(os.fstat(handle.fileno())) == layout.file:
         return handle
     handle.close()  # changed since, or another site's
     return None

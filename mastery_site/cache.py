@@ -39,13 +39,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__, collector
+from .sources import identity
 
 CACHE_DIR = ".mastery-cache"
 FORMAT = 26  # of what is cached (the model's classes, the code templates compile to: see
 # theme.SiteCodeGenerator): a cache of another format is ignored
 MAGIC = b"mastery-cache\n"
 HEADER = len(MAGIC) + 32  # the magic, then the signature
-MANIFEST = "manifest.bin"  # file name → its identity when last found well signed (see _identity)
+MANIFEST = "manifest.bin"  # file name → its identity when last found well signed (see sources.identity)
 LENGTH = struct.Struct("<Q")  # a file ends with its pickle's length: MAGIC, signature, pickle, tail, length
 
 
@@ -85,12 +86,6 @@ def load_signed(folder: Path, names: list[str], find: Callable[[str, str], objec
     if any(vouched.get(name) != identity for name, identity in checked.items()):
         save_cache(folder / MANIFEST, {**vouched, **checked})
     return values
-
-
-def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
-    """What tells one write of a file from any other: a write or a replacement changes the
-    ctime (set by the kernel alone) and usually the rest."""
-    return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
 
 class Store:
@@ -183,11 +178,11 @@ def load_cache(path: Path, find: Callable[[str, str], object | None] | None = No
         return None
     tail = None
     try:
-        before = _identity(os.fstat(handle.fileno()))
+        before = identity(os.fstat(handle.fileno()))
         pickled = _signed_pickle(handle, key, before[1], vouched == before) if key is not None else None
         if pickled is None:
             return None
-        if checked is not None and before == _identity(os.fstat(handle.fileno())):
+        if checked is not None and before == identity(os.fstat(handle.fileno())):
             checked[path.name] = before
 
         def found(module: str, name: str):

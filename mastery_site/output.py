@@ -24,7 +24,7 @@ import subprocess
 from pathlib import Path
 from typing import NamedTuple
 
-from .sources import CONFIG_FILE, MARKER, MARKER_TEXT, SOURCE_FOLDERS, recorded_inputs
+from .sources import CONFIG_FILE, MARKER, MARKER_TEXT, SOURCE_FOLDERS, identity, recorded_inputs
 
 SOURCES = (*SOURCE_FOLDERS, ".git", CONFIG_FILE)  # never an output
 
@@ -126,9 +126,9 @@ class Staging:
             shutil.rmtree(target)
         return target
 
-    def write(self, rel: str, data: bytes | list[bytes | Span]) -> tuple[int, int, int] | None:
+    def write(self, rel: str, data: bytes | list[bytes | Span]) -> tuple[int, int, int, int] | None:
         """Write a file: bytes, or parts one after another, bytes or spans of another file.
-        Returns the file's identity (inode, size, mtime) when written in parts."""
+        Returns the file's identity (see sources.identity) when written in parts."""
         if type(data) is not list:
             with open(self._target(rel), "wb") as handle:
                 handle.write(data)
@@ -145,8 +145,7 @@ class Staging:
             handle.writelines(data[start:] if start else data)
             handle.truncate()  # the rest of a file written over
             handle.flush()
-            info = os.fstat(handle.fileno())
-        return info.st_ino, info.st_size, info.st_mtime_ns
+            return identity(os.fstat(handle.fileno()))
 
     def _written_over(self, rel: str):
         """A large file of the new site, open to write: in a recycled spare, its file there

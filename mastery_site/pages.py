@@ -507,7 +507,7 @@ def search_index(portfolio: Portfolio, memo: dict | None = None) -> list[bytes]:
 @dataclass
 class SearchLayout:
     """Where each entry's part is in the search index a build wrote, and that file's identity
-    (inode, size, mtime) as written: the build cache's memo of the index. Kept instead of the
+    as written (see sources.identity): the build cache's memo of the index. Kept instead of the
     parts (9 MB at 10,000 sessions, which every edit read from the cache and wrote out
     again), it lets the next build copy the parts it keeps from that file (see Span)."""
 

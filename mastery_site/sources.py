@@ -157,6 +157,12 @@ def git_head(root: Path) -> str:
         return ""
 
 
+def identity(info: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells one write of a file from any other: a write or a replacement changes the
+    ctime (set by the kernel alone) and usually the rest."""
+    return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+
+
 def recorded_inputs(out: Path) -> str | None:
     """The inputs digest the site in `out` was built from (see `Staging`), if any."""
     try:
