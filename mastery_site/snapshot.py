@@ -29,8 +29,8 @@ from .model import Goal, Page, Portfolio, Session
 from .pages import PageSpec
 
 SNAPSHOT_FILE = "plan.bin"
-Find = Callable[[str], Goal | Session | Page]  # an entry by its source (KeyError if none)
 MEMO_FILE = "memos.bin"
+Find = Callable[[str], Goal | Session | Page]  # an entry by its source (KeyError if none)
 
 
 @dataclass
