@@ -9,6 +9,7 @@ it drops never reaches the model.
 from __future__ import annotations
 
 import copyreg
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -414,10 +415,27 @@ def cached_entry(stored: dict[tuple, tuple], entry: Goal | Session | Page) -> tu
     The source is read again when needed (source_of), the words made again from the text
     (pages.search_index), and a cached entry is only used while its file is the version it
     was read from."""
-    fields = {k: v for k, v in vars(entry).items() if k not in UNCACHED}
+    defaults = _DEFAULTS[type(entry)]
+    fields = {k: v for k, v in vars(entry).items()
+              if k not in UNCACHED and not (k in defaults and _is_default(v, defaults[k]))}
     place = stored.get(body_key(entry))
     body = {"stored": place} if place is not None else {"html": entry.html, "text": entry.text}
     return copyreg.__newobj__, (type(entry),), {**fields, **body, "body": None, "words": None}  # made again in C
+
+
+def _class_defaults(kind: type) -> dict:
+    """The defaults of a dataclass's fields that its class holds as they are (not those made
+    by a factory, nor those a descriptor stands for: see model.Stored)."""
+    held = {name: value for cls in reversed(kind.__mro__) for name, value in vars(cls).items()}
+    return {f.name: f.default for f in dataclasses.fields(kind)
+            if f.default is not dataclasses.MISSING and held.get(f.name) is f.default}
+
+
+_DEFAULTS = {kind: _class_defaults(kind) for kind in (Goal, Session, Page)}
+
+
+def _is_default(value, default) -> bool:
+    return value is default or type(value) is type(default) and value == default
 
 
 def give_body(entry: Goal | Session | Page, body: tuple) -> None:
@@ -481,7 +499,7 @@ def _fixed_part(entry: Goal | Session | Page, titles: bool) -> tuple:
     """What an edit in place keeps: all but the body and, with `titles`, a session's title (a
     goal's or a free page's is on every page, in the page scope)."""
     kept = BODY_FIELDS | {"title"} if titles and type(entry) is Session else BODY_FIELDS
-    return type(entry), {k: v for k, v in vars(entry).items() if k not in kept}
+    return type(entry), {f.name: getattr(entry, f.name) for f in dataclasses.fields(entry) if f.name not in kept}
 
 
 def _render_task(shared: tuple[Path, bool, str], task: tuple[str, str, str]) -> tuple[str, str, str, list[Image]]:
