@@ -50,7 +50,6 @@ from .pages import (
     naming_index,
     pages_naming,
     plan,
-    refresh_own_pages,
     search_index,
     search_index_reusing,
     update_records,
@@ -62,11 +61,12 @@ from .snapshot import (
     MEMO_FILE,
     MEMO_REDUCERS,
     SNAPSHOT_FILE,
-    SNAPSHOT_REDUCERS,
     Memos,
+    Plan,
     Snapshot,
     load_memos,
     load_snapshot,
+    snapshot_file,
 )
 from .sources import Scanned, identity, recorded_inputs, scan_inputs, settings_of
 from .theme import CompiledTemplates, environment, root_from, theme_chain
@@ -360,34 +360,34 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     if found_again is None:
         return None
     site, chain, snapshot, since = found_again
-    specs, naming = snapshot.specs, snapshot.naming
+    planned, naming = snapshot.specs, snapshot.naming
     retitled = retitle(site.stats, since)
     if retitled is None:
         return None
-    update_records(specs, naming, retitled)
+    update_records(planned, naming, retitled)
     # the pages holding the records of sessions retitled before this build show them as they
     # are in the site in `out`: only those of the sessions retitled now are rendered
-    render = pages_naming(specs, edited, naming, retitled_now)
+    render = pages_naming(planned, edited, naming, retitled_now)
     env = _environment(site, chain, caches)
     if copied_titles(naming, retitled_now):  # the site-wide figures changed
         volatile = volatile_templates(env, snapshot.scope)
-        render.update(spec.file for spec in specs if spec.template in volatile)
+        render.update(file for file, template in zip(planned.files, planned.templates, strict=True)
+                      if template in volatile)
     options.progress.phase("rendering pages")
     live = os.path.join(out.resolve(), "")  # see _write_output
     with Staging(out, inputs, keep_spare=True) as staging:
         _assume_linked(staging, caches)
-        for spec in specs:
-            file = spec.file
+        for n, file in enumerate(planned.files):
             if file in render or not staging.reuse(file, live + file):
-                staging.write(file, render_page(env, site, spec))
+                staging.write(file, render_page(env, site, planned[n]))
                 caches.pages[file] = None  # its fingerprint is not known: the next full build renders it
-        _write_gone(staging, env, site, specs)
+        _write_gone(staging, env, site, planned)
         write_assets(site, chain, staging, caches, live=live)
-        staging.commit(len(specs))
+        staging.commit(len(planned))
     caches.unlinked = (caches.output, caches.pages.keys() - staging.linked)
     caches.output = inputs
     _save_caches(store, caches, edited=changed)
-    return BuildResult(out, len(specs), site, [specs, env, snapshot])
+    return BuildResult(out, len(planned), site, [planned, env, snapshot])
 
 
 def _assume_linked(staging: Staging, caches: Caches) -> None:
@@ -397,13 +397,16 @@ def _assume_linked(staging: Staging, caches: Caches) -> None:
         staging.assume_linked(caches.pages.keys() - caches.unlinked[1])
 
 
-def _write_gone(staging: Staging, env: jinja2.Environment, site: Site, specs: list[PageSpec]) -> None:
+def _write_gone(staging: Staging, env: jinja2.Environment, site: Site, specs: list[PageSpec] | Plan) -> None:
     """Pages assumed linked (see _assume_linked) that are gone from the spare and from the live
     site: written now, as rendered."""
     gone = staging.confirm_links()
-    for spec in specs if gone else ():
-        if spec.file in gone:
-            staging.write(spec.file, render_page(env, site, spec))
+    if not gone:
+        return
+    files = specs.files if type(specs) is Plan else [spec.file for spec in specs]
+    for n, file in enumerate(files):
+        if file in gone:
+            staging.write(file, render_page(env, site, specs[n]))
 
 
 def _sessions_only(changed: set[str] | None) -> bool:
@@ -415,7 +418,7 @@ def _snapshot_in_step(root: Path, head: str, caches: Caches,
     """The last full build's site and snapshot, if the snapshot is the one the cache is in
     step with and still holds: same commit (sitemap dates), same templates, goals and free
     pages; and the sessions edited in place since it was made (see content.in_place_edits),
-    whose pages' titles and descriptions are made as they are now."""
+    whose pages' titles and descriptions are made as they are now (see Plan.refresh)."""
     snapshot = load_snapshot(store.folder, _entry_of(caches))
     if snapshot is None or snapshot.made_by != caches.snapshot or snapshot.head != head or snapshot.naming is None:
         return None
@@ -424,7 +427,7 @@ def _snapshot_in_step(root: Path, head: str, caches: Caches,
     if page_scope(site, chain) != snapshot.scope:
         return None
     since = [s for s, key in zip(site.portfolio.sessions, snapshot.keys, strict=True) if s.key != key]
-    refresh_own_pages(snapshot.specs, since)
+    snapshot.specs.refresh(since)
     return site, chain, snapshot, since
 
 
@@ -482,7 +485,7 @@ def _save_caches(store: Store, caches: Caches, snapshot: Snapshot | None = None,
         files = {shard_file(n): _packed(shard) for n, shard in shards.items()
                  if not _same_shard(shard, caches.stored.get(n))}
         if snapshot is not None:
-            files[SNAPSHOT_FILE] = (snapshot, SNAPSHOT_REDUCERS, b"")
+            files[SNAPSHOT_FILE] = snapshot_file(snapshot)
         if memos is not None:
             files[MEMO_FILE] = (memos, MEMO_REDUCERS, b"")
         save_store(store.folder, caches, files)

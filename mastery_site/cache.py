@@ -35,14 +35,14 @@ import pickle
 import signal
 import struct
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__, collector
 from .sources import identity
 
 CACHE_DIR = ".mastery-cache"
-FORMAT = 26  # of what is cached (the model's classes, the code templates compile to: see
+FORMAT = 27  # of what is cached (the model's classes, the code templates compile to: see
 # theme.SiteCodeGenerator): a cache of another format is ignored
 MAGIC = b"mastery-cache\n"
 HEADER = len(MAGIC) + 32  # the magic, then the signature
@@ -287,10 +287,18 @@ def save_cache(path: Path, value, reducers: dict[type, Callable] | None = None, 
         return
 
 
+def unpickled(data: bytes, find: Callable[[str, str], object | None], shared: Sequence = ()):
+    """A pickle the cache holds apart (see snapshot.Plan), read as `load_cache` reads its own;
+    a persistent id in it is the place of an object in `shared`."""
+    with collector.paused():
+        return _Unpickler(data, find, shared).load()
+
+
 class _Unpickler(pickle.Unpickler):
-    def __init__(self, payload: bytes, find: Callable[[str, str], object | None]):
+    def __init__(self, payload: bytes, find: Callable[[str, str], object | None], shared: Sequence = ()):
         super().__init__(io.BytesIO(payload))
         self._find = find
+        self.persistent_load = shared.__getitem__
 
     def find_class(self, module: str, name: str):
         found = self._find(module, name)

@@ -21,6 +21,7 @@ import mastery_site.cache
 import mastery_site.markup
 import mastery_site.output
 import mastery_site.pages
+import mastery_site.snapshot
 from conftest import EDITS, REPO, apply_edit, git, saved, site_files, write_tree
 
 SESSION = "content/sessions/2026/2026-11-21-framed.md"
@@ -111,6 +112,34 @@ def test_a_body_edit_looks_up_the_pages_naming_it_in_the_snapshot(project, cli, 
         patched.setattr(mastery_site.pages, "naming_index", lambda specs: pytest.fail("every context walked"))
         patched.setattr(mastery_site.build, "load_site", lambda *a, **k: pytest.fail("all was loaded again"))
         assert cli("build", project).code == 0
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(project / "_site") == site_files(tmp_path / "full")
+
+
+def test_a_body_edit_unpickles_only_the_pages_it_renders(project, cli, tmp_path, monkeypatch):
+    """The snapshot's pages are pickled one by one (see snapshot.Plan): a body edit unpickles
+    those it renders, not every page of the plan, and they hold the snapshot's own entries and
+    goals' records, not copies."""
+    assert cli("build", project).code == 0
+    edit(project)
+    unpickled, rendered, shared = [], [], []
+    unpickle, render = mastery_site.snapshot.unpickled, mastery_site.build.render_page
+
+    def rendering(env, site, spec):
+        rendered.append(spec.file)
+        if spec.file == "index.html":
+            records, sessions = site.stats["goals"], site.portfolio.sessions
+            shared.extend(any(r is record for r in records) for _, record in spec.context["cards"])
+            shared.extend(any(s is session for s in sessions) for session in spec.context["recent"])
+        return render(env, site, spec)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(mastery_site.snapshot, "unpickled", lambda *a: unpickled.append(unpickle(*a)) or unpickled[-1])
+        patched.setattr(mastery_site.build, "render_page", rendering)
+        assert cli("build", project).code == 0
+    assert "index.html" in rendered and {spec.file for spec in unpickled} == set(rendered)
+    assert len(unpickled) == len(rendered) < len(list((project / "_site").rglob("*.html"))) / 4
+    assert shared and all(shared)
     assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
     assert site_files(project / "_site") == site_files(tmp_path / "full")
 
