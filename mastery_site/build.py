@@ -41,7 +41,7 @@ from .content import (
 from .diagnostics import BuildError, Diagnostic, Diagnostics, Where
 from .images import without_location
 from .model import Config, Goal, Page, Portfolio, Session
-from .output import Staging, check_output, static_files
+from .output import Listing, Staging, check_output, list_spare, static_files
 from .pages import (
     PageSpec,
     SearchLayout,
@@ -246,12 +246,13 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
         head, found, every, inputs = scanned[:4]
         if not fresh and scanned.up_to_date:
             return BuildResult(out, 0, None, [found, every])
-        with contextlib.nullcontext() if fresh else Store(cache_store(root, settings)) as store:
+        with contextlib.nullcontext() if fresh else Store(cache_store(root, settings)) as store, \
+                (None if fresh else list_spare(out)) or contextlib.nullcontext() as listing:
             caches = None if fresh else _cache_for(store, out)
             collector.hold()
             changed = changed_files(root, found, caches.files) if caches is not None else None
             result = None if caches is None else _edit_sessions(root, out, inputs, head, options, caches, store,
-                                                                changed)
+                                                                changed, listing)
             if result is not None:
                 options.progress.done()
                 result.held += (caches, found, every)
@@ -269,7 +270,8 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
             # with the same configuration, edited sessions change only their own shards of the cache
             same_config = caches is not None and caches.config == config_as_read
             edited = changed if same_config and _sessions_only(changed) else None
-            result = _write_output(site, out, inputs, head, options, caches, store, edited, *compiled)
+            result = _write_output(site, out, inputs, head, options, caches, store, edited, *compiled,
+                                   listing=listing)
     options.progress.done()
     result.held += (caches, found, every)
     return result
@@ -277,10 +279,11 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
 
 def _write_output(site: Site, out: Path, inputs: str, head: str, options: Options, caches: Caches | None,
                   store: Store, edited: set[str] | None = None,
-                  compiled: tuple[list[Path], jinja2.Environment] | None = None) -> BuildResult:
+                  compiled: tuple[list[Path], jinja2.Environment] | None = None,
+                  listing: Listing | None = None) -> BuildResult:
     """Render the site into a staging folder, swap it in, and save the build cache (with a
     snapshot of the model and plan, for `_edit_sessions`); see _save_caches for `edited`,
-    _compiled_templates for `compiled`."""
+    _compiled_templates for `compiled`, output.list_spare for `listing`."""
     chain, env = compiled if compiled is not None else (themes_of(site.root, site.portfolio.config), None)
     env = _environment(site, chain, caches, env)
     specs = plan_site(site, caches, head)
@@ -289,7 +292,7 @@ def _write_output(site: Site, out: Path, inputs: str, head: str, options: Option
     final = out.resolve()
     live = os.path.join(final, "")  # + a page's path: where it is in the live site (as joined, but faster)
     reuse = None if caches is None else {file: (key, live + file) for file, key in caches.pages.items()}
-    with Staging(out, inputs, keep_spare=caches is not None) as staging:
+    with Staging(out, inputs, keep_spare=caches is not None, listing=listing) as staging:
         if caches is not None:
             _assume_linked(staging, caches)
         pages = write_site(site, chain, env, staging, specs, reuse, caches, options.jobs, final)
@@ -337,7 +340,7 @@ def _compiled_templates(root: Path, caches: Caches | None, made: list, portfolio
 
 
 def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Options, caches: Caches,
-                   store: Store, changed: set[str] | None) -> BuildResult | None:
+                   store: Store, changed: set[str] | None, listing: Listing | None) -> BuildResult | None:
     """The everyday edit, fast: when only the Markdown bodies and titles of sessions changed
     since the last build, the model and plan of the last full build (its snapshot) still hold,
     but for those bodies and titles and the wins and lessons that copy a title. Render those
@@ -345,7 +348,7 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     with such a record is retitled, the pages of templates reading the site-wide figures);
     link every other page from the site in `out`. None when anything else may have changed:
     then everything is built. `changed`: the files changed since the cache was saved (see
-    content.changed_files)."""
+    content.changed_files); `listing`: see output.list_spare."""
     if not (caches.pages and caches.snapshot and changed and _sessions_only(changed)):
         return None
     diags = Diagnostics()
@@ -375,7 +378,7 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
                       if template in volatile)
     options.progress.phase("rendering pages")
     live = os.path.join(out.resolve(), "")  # see _write_output
-    with Staging(out, inputs, keep_spare=True) as staging:
+    with Staging(out, inputs, keep_spare=True, listing=listing) as staging:
         _assume_linked(staging, caches)
         for n, file in enumerate(planned.files):
             if file in render or not staging.reuse(file, live + file):

@@ -712,6 +712,24 @@ def test_pages_the_last_build_linked_are_reused_unchecked_and_any_gone_is_put_ba
     assert site_files(site) == site_files(tmp_path / "full")
 
 
+@pytest.mark.parametrize("change", ["body", "front matter"])
+def test_the_spare_is_listed_while_the_cache_is_read(project, cli, tmp_path, monkeypatch, change):
+    """`find` lists the spare's files (see output.Listing) from before the build cache is read,
+    not from when the new site is staged in it, and once: an edit waited for it."""
+    assert cli("build", project).code == 0
+    edit(project)
+    assert cli("build", project).code == 0  # the first site is now the spare
+    events = []
+    listing, cache_for = mastery_site.output.Listing.__init__, mastery_site.build._cache_for
+    monkeypatch.setattr(mastery_site.output.Listing, "__init__", lambda *a: events.append("listed") or listing(*a))
+    monkeypatch.setattr(mastery_site.build, "_cache_for", lambda *a: events.append("cache read") or cache_for(*a))
+    edit(project, SESSION, *(("A simple oak frame", "An oak frame") if change == "body" else FRONT_MATTER))
+    assert cli("build", project).code == 0
+    assert events == ["listed", "cache read"]
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(project / "_site") == site_files(tmp_path / "full")
+
+
 def test_a_foreign_folder_replaced_with_force_is_never_built_in_again(project, cli, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
