@@ -524,23 +524,31 @@ def search_index_reusing(portfolio: Portfolio, layout: SearchLayout, fd: int | N
     places = {}
     parts: list[bytes | Span] = [b"["]
     at = 1  # where the next part goes in the new index
+    start = length = run = 0  # the run of parts copied so far: where it starts in the last index, its length
     for n, (entry, goal, key) in enumerate(_searched(portfolio)):
         place = last.get(key) if key else None
-        if place is None:
-            part = _search_part(entry, goal)
-            parts += (b",", part) if n else (part,)
-            length = len(part)
+        if place is not None and run and start + run + 1 == place[0]:  # the next part there, too
+            length = place[1]
+            run += 1 + length
         else:
-            offset, length = place
-            run = parts[-1]
-            if n and type(run) is Span and run.offset + run.length + 1 == offset:  # the next part there, too
-                parts[-1] = Span(fd, run.offset, run.length + 1 + length)
+            if run:
+                parts.append(Span(fd, start, run))
+                run = 0
+            if n:
+                parts.append(b",")
+            if place is None:
+                part = _search_part(entry, goal)
+                parts.append(part)
+                length = len(part)
             else:
-                parts += (b",", Span(fd, offset, length)) if n else (Span(fd, offset, length),)
+                start, length = place
+                run = length
         at += 1 if n else 0
         if key:
             places[key] = (at, length)
         at += length
+    if run:
+        parts.append(Span(fd, start, run))
     parts.append(b"]")
     layout.file, layout.places = None, places
     return parts
