@@ -109,9 +109,9 @@ class Entry:
 
 class Stored:
     """Fields of an object from the build cache that stay in its file until first used (see
-    cache.Tail): the object's `where` attribute says where they are, and `read(obj, *where)`
-    sets them all. Set on the class once the dataclass is made (its __init__ keeps the
-    default); an instance's own value is found before this."""
+    cache.Tail): the object's `where` attribute says where they are (and still does once they
+    are read), and `read(obj, *where)` sets them all. Set on the class once the dataclass is
+    made (its __init__ keeps the default); an instance's own value is found before this."""
 
     def __init__(self, name: str, where: str, read: Callable[..., None], default=None):
         self.name, self.where, self.read, self.default = name, where, read, default
@@ -120,7 +120,7 @@ class Stored:
         if obj is None:
             return self.default
         try:
-            where = obj.__dict__.pop(self.where)
+            where = obj.__dict__[self.where]  # kept: the build cache saves the object again from there
         except KeyError:
             raise AttributeError(self.name) from None
         self.read(obj, *where)

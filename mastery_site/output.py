@@ -197,6 +197,16 @@ class Staging:
         self.linked.add(rel)
         return True
 
+    def take_linked(self, rels: set[str]) -> set[str]:
+        """`reuse` of many pages at once, each from its file in the live site: those assumed
+        linked (see assume_linked) are taken in a few set operations, not a call and a look
+        each (10,000 pages: ~20 ms of an edit); the others are returned, for `reuse`."""
+        taken = {rel for rel in rels & self.linked_before if NORMAL.fullmatch(rel)} if self.recycled else set()
+        self.kept |= taken
+        self.assumed |= taken
+        self.linked |= taken
+        return rels - taken
+
     def assume_linked(self, rels: set[str]) -> None:
         """Files of the recycled spare known to be the live site's (hard links), since the last
         build linked them from the spare's site into the live one: reused without a look (two

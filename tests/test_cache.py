@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import mastery_site.build
 import mastery_site.cache
+import mastery_site.content
 import mastery_site.markup
 import mastery_site.output
 import mastery_site.pages
@@ -140,6 +141,27 @@ def test_a_body_edit_unpickles_only_the_pages_it_renders(project, cli, tmp_path,
     assert "index.html" in rendered and {spec.file for spec in unpickled} == set(rendered)
     assert len(unpickled) == len(rendered) < len(list((project / "_site").rglob("*.html"))) / 4
     assert shared and all(shared)
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(project / "_site") == site_files(tmp_path / "full")
+
+
+def test_shards_keep_the_rendered_bodies_in_their_tails_alone(project, cli, tmp_path):
+    """A shard's pickle holds no rendered body, nor an index of them: each entry says where
+    its body is in the file's tail (see build._packed), also once a build read that body (to
+    render its page) and saved the shard again; a build takes the bodies from there."""
+    assert cli("build", project).code == 0
+    edit(project)
+    assert cli("build", project).code == 0
+    edit(project, SESSION, *FRONT_MATTER)  # a full build, rendering pages in this process
+    assert cli("build", project, "-j", "1").code == 0
+    saved(project)
+    index, shards = mastery_site.cache.load_store(next((project / ".mastery-cache").glob("build-*")))
+    shown = [result.entry for shard in shards for _, result in shard.files.values() if result.entry is not None
+             and (project / "_site" / mastery_site.content.folder_of(result.entry) / "index.html").is_file()]
+    assert shown and all(shard.bodies == {} for shard in shards)
+    assert [entry.source for entry in shown if "stored" not in vars(entry) or "html" in vars(entry)] == []
+    edit(project, SESSION, *FRONT_MATTER[::-1])
+    assert cli("build", project).code == 0
     assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
     assert site_files(project / "_site") == site_files(tmp_path / "full")
 
