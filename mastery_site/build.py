@@ -105,6 +105,7 @@ class Caches:
     search: dict = field(default_factory=dict)  # the dev server's search-index parts (see pages.search_index)
     layout: SearchLayout | None = None  # the build cache's instead (see pages.search_index_reusing)
     pages: dict[str, bytes | None] = field(default_factory=dict)  # page file in `output` → its key (see render_reusing)
+    images: dict[str, tuple] = field(default_factory=dict)  # image file in `output` → its source (see _copy_images)
     output: str | None = None  # inputs digest of the site in the output folder, which the `pages` are in
     volatile: tuple | None = None  # (page scope, templates that read site-wide figures)
     compiled: dict = field(default_factory=dict)  # Jinja bytecode (see CompiledTemplates)
@@ -483,6 +484,7 @@ def _cache_for(store: Store, out: Path) -> Caches:
             caches.stored[n] = shard
     if caches.output != recorded_inputs(out):
         caches.pages.clear()
+        caches.images.clear()
     return caches
 
 
@@ -666,7 +668,7 @@ def write_assets(site: Site, chain: list[Path], sink: Sink, caches: Caches | Non
         for rel, data in search_files(site, caches).items():
             sink.write(rel, data)
     sink.write(".nojekyll", b"")  # GitHub Pages: serve the site as it is
-    _copy_images(sink, site)
+    _copy_images(sink, site, caches.images if caches is not None and live is not None else None, live)
     for theme in reversed(chain):  # a child theme's assets override its parent's
         for rel, path in static_files(theme / "static", theme)[0]:
             sink.copy_file(path, f"assets/{rel}")
@@ -765,14 +767,32 @@ def template_files(site: Site, chain: list[Path]) -> tuple[tuple[str, int], ...]
                  for p in sorted(folder.rglob("*")) if p.is_file())
 
 
-def _copy_images(sink: Sink, site: Site) -> None:
-    """Copy every shown image; outside private builds, location data is stripped first."""
+def _copy_images(sink: Sink, site: Site, kept: dict[str, tuple] | None = None,
+                 live: Path | str | None = None) -> None:
+    """Copy every shown image; outside private builds, location data is stripped first. With
+    `kept` (the build cache's: each image file of the site in `live` and the source it was
+    made from, as it was then), an image whose source is unchanged is taken from there, like
+    an unchanged page (a portfolio's photos were read, stripped and written by every edit);
+    `kept` then describes the new site's."""
+    made = {}
     for image in images_of(site.portfolio):
+        try:
+            source = (str(image.source), *identity(os.stat(image.source)))
+        except OSError:
+            source = None  # gone since it was checked: copying it says so
+        if source is not None and kept is not None and kept.get(image.path) == source \
+                and sink.reuse(image.path, os.path.join(live, image.path)):
+            made[image.path] = source
+            continue
         stripped = without_location(image.source) if site.portfolio.audience != "private" else None
         if stripped is None:
             sink.copy_file(image.source, image.path)
         else:
             sink.write(image.path, stripped)
+        made[image.path] = source
+    if kept is not None:
+        kept.clear()
+        kept.update(made)
 
 
 def themes_of(root: Path, config: Config) -> list[Path]:

@@ -752,6 +752,28 @@ def test_the_spare_is_listed_while_the_cache_is_read(project, cli, tmp_path, mon
     assert site_files(project / "_site") == site_files(tmp_path / "full")
 
 
+def test_an_edit_takes_unchanged_images_from_the_live_site(project, cli, tmp_path):
+    """An image whose source is unchanged since it was copied into the live site is linked
+    from there, like an unchanged page, not read, stripped and written again; one whose source
+    changed is copied again."""
+    photo = "content/sessions/2026/2026-11-01-arrabida-hills/arrabida.png"
+    assert cli("build", project).code == 0
+    site_photo = next((project / "_site").rglob("arrabida.png"))
+    edit(project)
+    assert cli("build", project).code == 0
+    before = inode(site_photo)
+    edit(project, old="A simple oak frame", new="An oak frame")
+    assert cli("build", project).code == 0
+    assert inode(site_photo) == before
+    source = project / photo
+    source.write_bytes(source.read_bytes() + b"\0")  # a PNG may carry bytes after its end
+    edit(project, old="An oak frame", new="A plain oak frame")
+    assert cli("build", project).code == 0
+    assert site_photo.read_bytes().endswith(b"\0") and inode(site_photo) != before
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(project / "_site") == site_files(tmp_path / "full")
+
+
 def test_a_foreign_folder_replaced_with_force_is_never_built_in_again(project, cli, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
