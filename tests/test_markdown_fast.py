@@ -77,6 +77,7 @@ def test_plain_journal_bodies_are_rendered_by_pyromark_as_markdown_it_does():
     ("| a |\n|---|\n| b |\n", "<table>\n<thead>"),
     ("[l](https://bücher.de/)\n", 'href="https://xn--bcher-kva.de/"'),  # a Unicode host: punycode
     ("[l](/it's)\n", "href=\"/it's\""),
+    ("[t](mailto:me@bücher.de)\n", 'href="mailto:me@'),  # markdown-it-py 4.3 writes its host in punycode
     ("R&amp;B &copy;\n", "R&amp;B ©"),
     ("a\\*b\n", "a*b"),
     ("```\nnot closed\n", "<pre><code>not closed\n</code></pre>"),
