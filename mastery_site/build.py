@@ -101,7 +101,8 @@ class Caches:
 
     config: str = ""
     files: FileCache = field(default_factory=dict)
-    bodies: dict = field(default_factory=dict)
+    bodies: dict = field(default_factory=dict)  # body key → rendered body; a cached entry holds its own
+    # (see content.stored_body), which a full build gathers here (see _take_bodies)
     search: dict = field(default_factory=dict)  # the dev server's search-index parts (see pages.search_index)
     layout: SearchLayout | None = None  # the build cache's instead (see pages.search_index_reusing)
     pages: dict[str, bytes | None] = field(default_factory=dict)  # page file in `output` → its key (see render_reusing)
@@ -554,7 +555,8 @@ def write_site(site: Site, chain: list[Path], env: jinja2.Environment, sink: Sin
     same fingerprint is taken from there instead of rendered; `reuse` is updated in place,
     with the bytes (the dev server) or, given `final` (the output folder after the swap),
     the file that will hold each page. Pages to render are rendered in `jobs` processes.
-    `caches` (the build cache, the dev server's) keeps search-index pieces."""
+    `caches` (the build cache, the dev server's) keeps what the search index and the images
+    need from one build to the next (see write_assets)."""
     def assets() -> None:  # written by this process while others render pages
         write_assets(site, chain, sink, caches, live=final)
 
