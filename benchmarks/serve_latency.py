@@ -6,7 +6,8 @@ each edit from the write until the server returns the new text over HTTP.
 
 The edit adds a line to the body (the everyday edit); or changes the title in the front
 matter (made in place too, with the wins and lessons that copy it); or the title and the
-difficulty (other front matter: the full rebuild).
+difficulty (a session's figures: in place too, with the site's figures and the pages that
+read them); or the title and the tags (any other front matter: the full rebuild).
 
 The client does what the page's live-reload script does: it listens to the server's
 events, and fetches the page when a rebuild is announced (again if that page still has
@@ -50,7 +51,7 @@ def main() -> None:
         print(run(root, args.edits, args.kind))
 
 
-KINDS = ("body", "title", "other")
+KINDS = ("body", "title", "other", "tags")
 
 
 def run(root: Path, edits: int, kind: str = "body") -> str:
@@ -81,6 +82,9 @@ def run(root: Path, edits: int, kind: str = "body") -> str:
                 if kind == "other" and i % 2 == 0:  # the difficulty back and forth
                     text = re.sub(r"^difficulty: (\d)$", lambda m: f"difficulty: {int(m[1]) % 5 + 1}", text,
                                   count=1, flags=re.M)
+                if kind == "tags":  # a tag of its own, in and out
+                    text = re.sub(r"^tags: \[", "tags: [edited, " if i % 2 == 0 else "tags: [", text, count=1,
+                                  flags=re.M)
                 session.write_text(text)
             else:
                 session.write_text(original.replace("\n---\n", f"\n---\n{marker}\n\n", 1))

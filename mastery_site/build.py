@@ -28,6 +28,7 @@ from .config import load_config
 from .content import (
     FileCache,
     FileResult,
+    Leeway,
     Loaded,
     body_key,
     cached_entry,
@@ -359,8 +360,9 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     config = _config_of(root, options, diags)
     if diags.items or repr(config) != caches.config:
         return None
-    retitled_now: set[str] = set()
-    edited = in_place_edits(root, config, caches.files, changed, options.audience, caches.bodies, retitled_now)
+    leeway = Leeway()
+    edited = in_place_edits(root, config, caches.files, changed, options.audience, caches.bodies, leeway)
+    retitled_now = leeway.retitled
     if edited is None:  # the cache is left as it was read; from here on, in step with the edited files
         return None
     found_again = _snapshot_in_step(root, head, caches, store)

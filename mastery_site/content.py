@@ -466,14 +466,29 @@ def source_of(root: Path, entry: Goal | Session | Page) -> str:
     return entry.body
 
 
+@dataclass
+class Leeway:
+    """What an edit in place may change besides bodies (see in_place_edits), and what it did."""
+
+    goals: dict[str, Goal] | None = None  # given: a session's FIGURES too, checked against these goals
+    retitled: set[str] = field(default_factory=set)  # the slugs of the sessions retitled
+    refigured: set[str | None] = field(default_factory=set)  # the goals of the sessions whose FIGURES changed
+
+
+FIGURES = ("difficulty", "outcome", "duration", "metrics", "milestone", "confidence_before", "confidence_after",
+           "lesson", "feedback")  # a session's front matter that only its goal's record and the site's figures read
+
+
 def in_place_edits(root: Path, config: Config, cache: FileCache, rels: set[str], audience: str,
-                   memo: dict, titles: set[str] | None = None) -> list[Goal | Session | Page] | None:
+                   memo: dict, leeway: Leeway | None = None) -> list[Goal | Session | Page] | None:
     """The everyday edit, fast: when only the Markdown bodies of known entries changed, and,
-    given a set of `titles`, the titles of sessions (no diagnostics before or after, no
-    images), update those entries in place — body, title, key, rendered html and text — and
-    return them; the slugs of the sessions retitled are added to `titles`. None when anything
-    else may have changed: the caller then loads everything again. A caller that allows
-    titles finds the records that copy them (see aggregate.retitle)."""
+    given a `leeway`, the titles of sessions and maybe their FIGURES (no diagnostics before or
+    after, no images, the lines of the front matter where they were), update those entries in
+    place — body, title, figures, key, rendered html and text — and return them; `leeway` says
+    which sessions were retitled and which goals' sessions refigured. None when anything else
+    may have changed: the caller then loads everything again. A caller that allows titles finds
+    the records that copy them (see aggregate.retitle); one that allows figures makes the
+    figures of the site again."""
     edits = []
     for rel in rels:
         if rel not in cache:
@@ -484,14 +499,19 @@ def in_place_edits(root: Path, config: Config, cache: FileCache, rels: set[str],
             return None
         new = _read_file(root, rel, old.kind, config, renderer_for(config.allow_html, "private"), old_stamp[3])
         if new.entry is None or new.items or new.spots != old.spots or "![" in new.entry.body \
-                or _fixed_part(new.entry, titles is not None) != _fixed_part(old.entry, titles is not None):
+                or _fixed_part(new.entry, leeway) != _fixed_part(old.entry, leeway) \
+                or not _figures_hold(old.entry, new, leeway):
             return None
         edits.append((rel, stamp, old, new.entry))
     renderer = renderer_for(config.allow_html, audience)
     for rel, stamp, old, new in edits:
         entry = old.entry
-        if new.title != entry.title:  # only where `titles` is given (see _fixed_part)
-            titles.add(entry.slug)
+        if new.title != entry.title:  # only with a `leeway` (see _fixed_part)
+            leeway.retitled.add(entry.slug)
+        if type(entry) is Session and _figures_of(new) != _figures_of(entry):  # likewise
+            leeway.refigured.add(entry.goal)
+            for name in FIGURES:
+                setattr(entry, name, getattr(new, name))
         was = body_key(entry)
         entry.body, entry.title = new.body, new.title
         entry.key, entry.rendered_from = version_key(rel, stamp), body_digest(rel, new.body)
@@ -505,11 +525,32 @@ def in_place_edits(root: Path, config: Config, cache: FileCache, rels: set[str],
     return [old.entry for _, _, old, _ in edits]
 
 
-def _fixed_part(entry: Goal | Session | Page, titles: bool) -> tuple:
-    """What an edit in place keeps: all but the body and, with `titles`, a session's title (a
-    goal's or a free page's is on every page, in the page scope)."""
-    kept = BODY_FIELDS | {"title"} if titles and type(entry) is Session else BODY_FIELDS
+def _fixed_part(entry: Goal | Session | Page, leeway: Leeway | None) -> tuple:
+    """What an edit in place keeps: all but the body and, with a `leeway`, a session's title
+    (a goal's or a free page's is on every page, in the page scope) and maybe its FIGURES."""
+    kept = BODY_FIELDS
+    if leeway is not None and type(entry) is Session:
+        kept = kept | {"title"} | (set(FIGURES) if leeway.goals is not None else set())
     return type(entry), {f.name: getattr(entry, f.name) for f in dataclasses.fields(entry) if f.name not in kept}
+
+
+def _figures_of(entry: Goal | Session | Page) -> tuple:
+    return tuple(getattr(entry, name) for name in FIGURES) if type(entry) is Session else ()
+
+
+def _figures_hold(old: Goal | Session | Page, new: FileResult, leeway: Leeway | None) -> bool:
+    """Whether a session's figures, if they changed, keep to the rules that span files (see
+    _check_sessions) as they did: no diagnostic then, none now."""
+    if leeway is None or leeway.goals is None or _figures_of(new.entry) == _figures_of(old):
+        return True
+    session = new.entry
+    goal = leeway.goals.get(session.goal) if session.goal else None
+    if session.goal and goal is None:  # not shown: its sessions are not either, but still checked
+        return False
+    problems = Diagnostics()
+    metrics = {goal.slug: {m.name: m for m in goal.metrics}} if goal is not None else {}
+    _check_references(leeway.goals, metrics, session, new, problems)
+    return not problems.items and all(s.outcome != "setback" or s.lesson for s in (old, session))
 
 
 def _render_task(shared: tuple[Path, bool, str], task: tuple[str, str, str]) -> tuple[str, str, str, list[Image]]:

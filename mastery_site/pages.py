@@ -243,12 +243,9 @@ def plan(portfolio: Portfolio, stats: dict, lastmod: dict, today: dt.date | None
     memo.clear()
     goal_stats = {g["slug"]: g for g in stats["goals"]}
     newest = list(reversed(portfolio.sessions))
-    specs = [PageSpec("", "index.html", "Dashboard", {
-        "cards": [(g, goal_stats[g.slug]) for g in portfolio.goals.values() if g.status == "active"],
-        "recent": newest[:RECENT], "wins": stats["wins"][:RECENT]})]
+    specs = [_dashboard(portfolio, stats, goal_stats, newest)]
     specs += _timeline(newest, portfolio.config.per_page)
-    specs.append(PageSpec("goals/", "goals.html", "Goals",
-                          {"cards": [(g, goal_stats[g.slug]) for g in portfolio.goals.values()]}))
+    specs.append(_goals_page(portfolio, goal_stats))
     for goal in portfolio.goals.values():
         specs.append(_goal_page(portfolio, goal, goal_stats[goal.slug], today, kept, memo))
         specs.append(PageSpec(f"goals/{goal.slug}/feed.xml", "feed.xml", goal.title,
@@ -257,10 +254,8 @@ def plan(portfolio: Portfolio, stats: dict, lastmod: dict, today: dt.date | None
     specs += _session_pages(portfolio, stats, kept, memo)
     specs += _area_pages(portfolio, stats, goal_stats)
     specs += _tag_pages(portfolio)
+    specs += _figure_pages(portfolio, stats)
     specs += [
-        PageSpec("wins/", "wins.html", "Wins", {"wins": stats["wins"]}),
-        PageSpec("lessons/", "lessons.html", "Lessons", {"lessons": stats["lessons"]}),
-        PageSpec("feedback/", "feedback.html", "Feedback", {"by_person": _feedback_by_person(portfolio)}),
         PageSpec("search/", "search.html", "Search"),
         PageSpec("feed.xml", "feed.xml", portfolio.config.title,
                  {"entries": newest[:FEED_ENTRIES], "feed_goal": None}, listed=False),
@@ -276,6 +271,43 @@ def plan(portfolio: Portfolio, stats: dict, lastmod: dict, today: dt.date | None
         PageSpec("robots.txt", "robots.txt", "robots.txt", listed=False),
     ]
     return specs
+
+
+def replan(specs: list[PageSpec], portfolio: Portfolio, stats: dict, today: dt.date | None, memo: dict,
+           goals: set[str | None]) -> None:
+    """After sessions of `goals` (slugs; None: no goal) had their figures edited in place (see
+    content.in_place_edits; their places in time, goals and tags the same), the pages that
+    read those goals' records or the site's figures (`stats`, made again), planned again in
+    `specs`: every other page's context holds the same values as before, the edited entries
+    being the same objects. `memo`: plan's (its pages of what did not change are kept)."""
+    goal_stats = {g["slug"]: g for g in stats["goals"]}
+    fresh = [_dashboard(portfolio, stats, goal_stats, list(reversed(portfolio.sessions[-RECENT:]))),
+             _goals_page(portfolio, goal_stats), *_area_pages(portfolio, stats, goal_stats),
+             *_figure_pages(portfolio, stats), *_session_pages(portfolio, stats, memo, memo, goals)]
+    fresh += [_goal_page(portfolio, portfolio.goals[slug], goal_stats[slug], today, memo, memo)
+              for slug in goals if slug is not None]
+    paths = {spec.path: spec for spec in fresh}
+    for n, spec in enumerate(specs):
+        if spec.path in paths:
+            specs[n] = paths[spec.path]
+
+
+def _dashboard(portfolio: Portfolio, stats: dict, goal_stats: dict, newest: list[Session]) -> PageSpec:
+    return PageSpec("", "index.html", "Dashboard", {
+        "cards": [(g, goal_stats[g.slug]) for g in portfolio.goals.values() if g.status == "active"],
+        "recent": newest[:RECENT], "wins": stats["wins"][:RECENT]})
+
+
+def _goals_page(portfolio: Portfolio, goal_stats: dict) -> PageSpec:
+    return PageSpec("goals/", "goals.html", "Goals",
+                    {"cards": [(g, goal_stats[g.slug]) for g in portfolio.goals.values()]})
+
+
+def _figure_pages(portfolio: Portfolio, stats: dict) -> list[PageSpec]:
+    """The pages of the site's wins, lessons and feedback."""
+    return [PageSpec("wins/", "wins.html", "Wins", {"wins": stats["wins"]}),
+            PageSpec("lessons/", "lessons.html", "Lessons", {"lessons": stats["lessons"]}),
+            PageSpec("feedback/", "feedback.html", "Feedback", {"by_person": _feedback_by_person(portfolio)})]
 
 
 def _timeline(newest: list[Session], per_page: int) -> list[PageSpec]:
@@ -332,8 +364,9 @@ def _goal_picture(goal: Goal, photos: list) -> str | None:
     return photos[-1][1].path if photos else None
 
 
-def _session_pages(portfolio: Portfolio, stats: dict, kept: dict, memo: dict) -> list[PageSpec]:
-    """A page per session. The last plan's memo (`kept`) keeps the page of a
+def _session_pages(portfolio: Portfolio, stats: dict, kept: dict, memo: dict,
+                   goals: set[str | None] | None = None) -> list[PageSpec]:
+    """A page per session (of `goals` only, if given). The last plan's memo (`kept`) keeps the page of a
     session while it, its goal and its neighbours are the same file versions (`load_site`
     forgets it when the configuration changes) and, for a setback, its goal's record is the
     same object (which it is only while the goal and all its sessions are: see
@@ -353,6 +386,8 @@ def _session_pages(portfolio: Portfolio, stats: dict, kept: dict, memo: dict) ->
     comebacks: dict = {}  # goal → its comebacks and their successes' sort keys, when needed
     specs = []
     for slug, group in by_goal.items():
+        if goals is not None and slug not in goals:
+            continue
         goal = portfolio.goals.get(slug) if slug else None
         goal_key = goal.key if goal is not None else None
         versions = [s.key for s in group]

@@ -14,6 +14,7 @@ diagnostics instead.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -25,7 +26,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from . import collector
-from .aggregate import retitle
+from .aggregate import aggregate, retitle
 from .build import (
     SEARCH_FILES,
     Caches,
@@ -43,10 +44,10 @@ from .build import (
     themes_of,
     write_assets,
 )
-from .content import in_place_edits
+from .content import Leeway, in_place_edits
 from .diagnostics import BuildError, Diagnostic
 from .model import Session
-from .pages import PageSpec, naming_index, refresh_own_pages, update_records
+from .pages import PageSpec, naming_index, refresh_own_pages, replan, update_records
 from .sources import BUILT_IN_THEMES, CONFIG_FILE, SOURCE_FOLDERS
 
 QUIET = 0.05  # seconds without events that end a burst
@@ -178,7 +179,7 @@ class Engine:
 
         `changed`: the files changed since the last rebuild, when known (the watcher's);
         when they are only edited Markdown bodies, the model is updated in place instead."""
-        with collector.paused():  # a rebuild makes a new model and plan: ~40 ms of collections, done in settle()
+        with collector.deferred():  # a rebuild makes a new model and plan: their collection is left to settle()
             return self._rebuild(changed)
 
     def _rebuild(self, changed: set[Path] | None) -> Outcome:
@@ -186,7 +187,7 @@ class Engine:
         rels = {p.relative_to(self.root).as_posix() for p in changed} \
             if changed and all(p.is_relative_to(self.root) for p in changed) else None
         try:
-            outcome = self._edit_bodies(rels, started) if rels and self.last is not None else None
+            outcome = self._edit_in_place(rels, started) if rels and self.last is not None else None
             if outcome is not None:
                 return outcome
             site = load_site(self.root, self.options, caches=self.caches, changed=rels)
@@ -208,27 +209,36 @@ class Engine:
             return Outcome(False, timings={"total": time.perf_counter() - started})
         return self._publish_lazy(site, chain, specs, assets.files, started, loaded)
 
-    def _edit_bodies(self, rels: set[str], started: float) -> Outcome | None:
-        """Only Markdown bodies and sessions' titles changed: same model, same plan; new html,
+    def _edit_in_place(self, rels: set[str], started: float) -> Outcome | None:
+        """Only Markdown bodies and sessions' titles or figures changed: same model, new html,
         text, titles, descriptions, search index, and the wins and lessons that copy a title
-        (see build._edit_sessions). None when the change is anything else."""
+        (see build._edit_sessions); with figures, the site's figures and the pages that read
+        them (see pages.replan). None when the change is anything else."""
         last = self.last
-        retitled: set[str] = set()
-        entries = in_place_edits(self.root, last.site.portfolio.config, self.caches.files, rels,
-                                 self.options.audience, self.caches.bodies, retitled)
+        site = last.site
+        leeway = Leeway(goals=site.portfolio.goals)
+        entries = in_place_edits(self.root, site.portfolio.config, self.caches.files, rels,
+                                 self.options.audience, self.caches.bodies, leeway)
         if entries is None:
             return None
-        if retitled:
+        if leeway.refigured:
+            site = dataclasses.replace(site, stats=aggregate(site.portfolio, site.today, self.caches.records))
+            self.env = environment_of(site, last.chain, self.env)
+            retitled = {e.goal for e in entries if type(e) is Session and e.slug in leeway.retitled}
+            replan(last.specs, site.portfolio, site.stats, site.today, self.caches.planned,
+                   leeway.refigured | retitled)  # their wins and lessons copy the titles
+            last.naming = None  # the pages planned again hold other records
+        elif leeway.retitled:
             if last.naming is None:  # once per plan: ~40 ms at 10,000 sessions
                 last.naming = naming_index(last.specs)
-            changes = retitle(last.site.stats, [e for e in entries if type(e) is Session and e.slug in retitled])
+            changes = retitle(site.stats, [e for e in entries if type(e) is Session and e.slug in leeway.retitled])
             if changes is None:
                 return None
             update_records(last.specs, last.naming, changes)
         loaded = time.perf_counter()
         refresh_own_pages(last.specs, entries)
         assets = {k: v for k, v in last.files.assets.items() if k not in SEARCH_FILES}
-        return self._publish_lazy(last.site, last.chain, last.specs, assets, started, loaded, last.naming)
+        return self._publish_lazy(site, last.chain, last.specs, assets, started, loaded, last.naming)
 
     def _publish_lazy(self, site: Site, chain: list[Path], specs: list[PageSpec], assets: dict,
                       started: float, loaded: float, naming: dict | None = None) -> Outcome:

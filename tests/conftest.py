@@ -126,6 +126,8 @@ def apply_edit(project: Path, kind: str, n: int) -> None:
         if match:
             value = "65" if match[1].startswith('"') else '"1:05"'
             path.write_text(text[:match.start(1)] + value + text[match.end(1):])
+    elif kind == "figures":  # a value its goal's record or the site's figures read, changed on its line
+        path.write_text(_refigured(text, n))
     elif kind == "tags":  # a tag of its own (a tag page appears or goes), or one of another session's
         tag = f"tag-{n % 3}" if n % 2 else "running"
         if f"\ntags: [{tag}]\n" in text:
@@ -173,10 +175,24 @@ def apply_edit(project: Path, kind: str, n: int) -> None:
 
 
 EDITS = st.lists(st.tuples(st.sampled_from(["body", "private", "image", "title", "outcome", "hide", "goal", "goal-body",
-                                             "clock", "tags", "feedback", "draft", "config",
+                                             "clock", "figures", "tags", "feedback", "draft", "config",
                                              "image-file", "move", "goal-hide", "goal-front", "touch",
                                              "add", "remove"]),
                            st.integers(0, 60)), min_size=1, max_size=3)
+
+
+def _refigured(text: str, n: int) -> str:
+    """The difficulty, the first metric's value or the outcome (setback only with a lesson)
+    changed where it stands: a session's figures, edited in place by the dev server."""
+    kind = ["difficulty", "metric", "outcome"][n % 3]
+    if kind == "difficulty" and re.search(r"\ndifficulty: \d\n", text):
+        return re.sub(r"\ndifficulty: (\d)\n", lambda m: f"\ndifficulty: {int(m[1]) % 5 + 1}\n", text, count=1)
+    match = re.search(r"\nmetrics: \{\w+: (\d+)", text)
+    if kind == "metric" and match:
+        return text[:match.start(1)] + str(int(match[1]) + n + 1) + text[match.end(1):]
+    outcome = re.search(r"\noutcome: (\w+)", text)
+    after = {"success": "partial", "partial": "setback" if "\nlesson: " in text else "success", "setback": "success"}
+    return text[:outcome.start(1)] + after[outcome[1]] + text[outcome.end(1):] if outcome else text + "\nRefigured.\n"
 
 
 @contextlib.contextmanager

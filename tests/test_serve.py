@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import http.client
 import json
 import re
@@ -308,7 +309,14 @@ def test_a_body_edit_updates_the_model_in_place_and_serves_what_build_makes(proj
     edit(project, 'title: "Framed it"', 'title: "Framed, retitled"')  # a title: in place too
     assert engine.rebuild({project / SESSION}).ok and engine.last.specs is specs
     assert b"Framed, retitled" in engine.state.files["timeline/index.html"]
-    edit(project, "difficulty: 2", "difficulty: 3")  # other front matter: the full rebuild
+    edit(project, "difficulty: 2", "difficulty: 5")  # its figures: in place too, with the site's
+    assert engine.rebuild({project / SESSION}).ok and engine.last.specs is specs
+    assert engine.complete().ok
+    out = build(project, tmp_path / "refigured", options).out
+    served = {k: (v.read_bytes() if isinstance(v, Path) else v) for k, v in engine.state.files.items()}
+    assert served == {k: v for k, v in site_files(out).items() if k != ".mastery-site"}
+    assert b"Framed, retitled" in served["wins/index.html"]  # a hard success now
+    edit(project, "tags: [", "tags: [moved, ")  # anything else: the full rebuild
     assert engine.rebuild({project / SESSION}).ok and engine.last.specs is not specs
 
 
@@ -331,6 +339,20 @@ def test_a_title_edit_updates_the_model_in_place_and_serves_what_build_makes(pro
         out = build(project, tmp_path / new, options).out
         served = {k: (v.read_bytes() if isinstance(v, Path) else v) for k, v in engine.state.files.items()}
         assert served == {k: v for k, v in site_files(out).items() if k != ".mastery-site"}
+
+
+def test_a_rebuild_leaves_what_it_made_out_of_the_collectors_sight_until_settled(project):
+    """Made with the collector off, a rebuild's model would be walked by the collection the next
+    allocation starts, while the edited page is served (~45 ms at 10,000 sessions): frozen."""
+    engine = Engine(project, Options())
+    gc.collect()
+    try:
+        gc.unfreeze()
+        assert engine.rebuild().ok
+        assert gc.get_freeze_count() > 10_000 and gc.get_count()[0] < 100
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
 
 
 def test_a_body_edit_does_not_hide_an_error_elsewhere(project):
