@@ -7,6 +7,7 @@ need); `build()` renders the planned pages and swaps the finished site in.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -21,7 +22,7 @@ import jinja2
 from jinja2 import meta
 
 from . import __version__, collector
-from .aggregate import aggregate, retitle, today_of
+from .aggregate import aggregate, refigure, retitle, today_of
 from .cache import SHARDS, THIS_TAIL, Store, cache_store, load_store, save_store, shard_file, shard_of
 from .charts import Pictures
 from .config import load_config
@@ -52,6 +53,7 @@ from .pages import (
     naming_index,
     pages_naming,
     plan,
+    replan,
     search_index,
     search_index_reusing,
     update_records,
@@ -117,6 +119,8 @@ class Caches:
     planned: dict = field(default_factory=dict)  # session → its page, while the same (see pages._session_pages)
     digests: dict = field(default_factory=dict)  # id of a record kept → (record, its fingerprint's digest)
     snapshot: str | None = None  # inputs digest of the build whose Snapshot is in step with this cache
+    refigured: set[str | None] = field(default_factory=set)  # goals whose sessions' figures were edited in
+    # place since that build (see _edit_sessions)
     unlinked: tuple[str | None, set[str]] | None = None  # the site the live one was built beside, and the
     # pages of the live one that are not hard links of its (see _assume_linked)
 
@@ -309,6 +313,7 @@ def _write_output(site: Site, out: Path, inputs: str, head: str, options: Option
         caches.pages = {file: key for file, (key, _) in reuse.items()}  # no paths: 0.06 s to load at 10,000
         caches.unlinked = (caches.output, set(pages) - staging.linked)
         caches.output = caches.snapshot = inputs
+        caches.refigured = set()
         caches.volatile = getattr(env, "_mastery_volatile", None)
         _save_caches(store, caches, Snapshot(inputs, page_scope(site, chain), head,
                                              site.portfolio, site.stats, site.today, checked, specs,
@@ -346,48 +351,54 @@ def _compiled_templates(root: Path, caches: Caches | None, made: list, portfolio
 
 def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Options, caches: Caches,
                    store: Store, changed: set[str] | None, listing: Listing | None) -> BuildResult | None:
-    """The everyday edit, fast: when only the Markdown bodies and titles of sessions changed
-    since the last build, the model and plan of the last full build (its snapshot) still hold,
-    but for those bodies and titles and the wins and lessons that copy a title. Render those
-    bodies and the pages naming their sessions or holding those records (and, when a session
-    with such a record is retitled, the pages of templates reading the site-wide figures);
-    link every other page from the site in `out`. None when anything else may have changed:
-    then everything is built. `changed`: the files changed since the cache was saved (see
-    content.changed_files); `listing`: see output.list_spare."""
+    """The everyday edit, fast: when only the Markdown bodies, titles and figures of sessions
+    changed since the last build, the model and plan of the last full build (its snapshot)
+    still hold, but for those bodies and titles, the wins and lessons that copy a title, and
+    the figures of the sessions' goals and of the site, with the pages that read them (see
+    pages.replan). Render those bodies and the pages naming their sessions, holding those
+    records or planned again with other contents (and, when the site's figures changed, the
+    pages of templates reading them); link every other page from the site in `out`. None
+    when anything else may have changed: then everything is built. `changed`: the files
+    changed since the cache was saved (see content.changed_files); `listing`: see
+    output.list_spare."""
     if not (caches.pages and caches.snapshot and changed and _sessions_only(changed)):
         return None
     diags = Diagnostics()
     config = _config_of(root, options, diags)
     if diags.items or repr(config) != caches.config:
         return None
-    leeway = Leeway()
+    leeway = Leeway(figures=True)
     edited = in_place_edits(root, config, caches.files, changed, options.audience, caches.bodies, leeway)
-    retitled_now = leeway.retitled
     if edited is None:  # the cache is left as it was read; from here on, in step with the edited files
         return None
-    found_again = _snapshot_in_step(root, head, caches, store)
-    if found_again is None:
+    found = _snapshot_in_step(root, head, caches, store)
+    if found is None:
         return None
-    site, chain, snapshot, since = found_again
+    site, chain, snapshot = found
     planned, naming = snapshot.specs, snapshot.naming
-    retitled = retitle(site.stats, since)
-    if retitled is None:
-        return None
-    update_records(planned, naming, retitled)
-    # the pages holding the records of sessions retitled before this build show them as they
-    # are in the site in `out`: only those of the sessions retitled now are rendered
-    render = pages_naming(planned, edited, naming, retitled_now)
+    since = [s for s, key in zip(site.portfolio.sessions, snapshot.keys, strict=True) if s.key != key]
+    planned.refresh(since)
+    files = planned.files
+    places = dict(zip(files, range(len(files)), strict=True))
+    caches.refigured |= leeway.refigured
+    if caches.refigured:  # since the snapshot
+        site, render = _refigured(site, caches, planned, places, since, edited, snapshot)
+    else:
+        retitled = retitle(site.stats, since)
+        if retitled is None:
+            return None
+        update_records(planned, naming, retitled)
+        # the pages holding the records of sessions retitled before this build show them as they
+        # are in the site in `out`: only those of the sessions retitled now are rendered
+        render = pages_naming(planned, edited, naming, leeway.retitled)
     env = _environment(site, chain, caches)
-    if copied_titles(naming, retitled_now):  # the site-wide figures changed
+    if caches.refigured or copied_titles(naming, leeway.retitled):  # the site-wide figures changed
         volatile = volatile_templates(env, snapshot.scope)
-        render.update(file for file, template in zip(planned.files, planned.templates, strict=True)
-                      if template in volatile)
+        render.update(file for file, template in zip(files, planned.templates, strict=True) if template in volatile)
     options.progress.phase("rendering pages")
     live = os.path.join(out.resolve(), "")  # see _write_output
     with Staging(out, inputs, keep_spare=True, listing=listing) as staging:
         _assume_linked(staging, caches)
-        files = planned.files
-        places = dict(zip(files, range(len(files)), strict=True))
         for file in render | staging.take_linked(places.keys() - render):
             if file in render or not staging.reuse(file, live + file):
                 staging.write(file, render_page(env, site, planned[places[file]]))
@@ -399,6 +410,25 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     caches.output = inputs
     _save_caches(store, caches, edited=changed)
     return BuildResult(out, len(planned), site, [planned, env, snapshot])
+
+
+def _refigured(site: Site, caches: Caches, planned: Plan, places: dict[str, int], since: list[Session],
+               edited: list, snapshot: Snapshot) -> tuple[Site, set[str]]:
+    """The site with the figures as they are now, sessions of `caches.refigured` having had theirs
+    edited in place since the snapshot (`since`: every session edited in place since), and the
+    files of the pages to render: those naming the entries `edited` now, and those planned
+    again (see pages.replan) whose fingerprint is not the one of the page in `out`. The goals
+    of every session edited since are planned again too: their wins and lessons copy its
+    title (no need for aggregate.retitle)."""
+    goals = caches.refigured | {s.goal for s in since}
+    site = dataclasses.replace(site, stats=refigure(site.portfolio, site.stats, goals))
+    fresh = replan(planned, places, site.portfolio, site.stats, site.today, {}, goals, {s.source for s in since})
+    render = pages_naming(planned, edited, snapshot.naming)
+    scope = hashlib.blake2b(repr(snapshot.scope).encode(), digest_size=16).digest()  # see render_reusing
+    seen: dict = {}
+    render.update(spec.file for spec in fresh
+                  if spec.file not in render and caches.pages.get(spec.file) != scope + spec.digest(seen))
+    return site, render
 
 
 def _assume_linked(staging: Staging, caches: Caches) -> None:
@@ -424,12 +454,12 @@ def _sessions_only(changed: set[str] | None) -> bool:
     return changed is not None and all(rel.startswith("content/sessions/") for rel in changed)
 
 
-def _snapshot_in_step(root: Path, head: str, caches: Caches,
-                      store: Store) -> tuple[Site, list[Path], Snapshot, list[Session]] | None:
+def _snapshot_in_step(root: Path, head: str, caches: Caches, store: Store) -> tuple[Site, list[Path], Snapshot] | None:
     """The last full build's site and snapshot, if the snapshot is the one the cache is in
     step with and still holds: same commit (sitemap dates), same templates, goals and free
-    pages; and the sessions edited in place since it was made (see content.in_place_edits),
-    whose pages' titles and descriptions are made as they are now (see Plan.refresh)."""
+    pages. Its entries are the cache's: those edited in place since it was made (see
+    content.in_place_edits) are as they are now, but for the titles and descriptions of their
+    pages (see Plan.refresh)."""
     snapshot = load_snapshot(store.folder, _entry_of(caches))
     if snapshot is None or snapshot.made_by != caches.snapshot or snapshot.head != head or snapshot.naming is None:
         return None
@@ -437,9 +467,7 @@ def _snapshot_in_step(root: Path, head: str, caches: Caches,
     chain = themes_of(site.root, site.portfolio.config)
     if page_scope(site, chain) != snapshot.scope:
         return None
-    since = [s for s, key in zip(site.portfolio.sessions, snapshot.keys, strict=True) if s.key != key]
-    snapshot.specs.refresh(since)
-    return site, chain, snapshot, since
+    return site, chain, snapshot
 
 
 def _take_memos(store: Store, caches: Caches) -> None:

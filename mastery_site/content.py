@@ -470,7 +470,7 @@ def source_of(root: Path, entry: Goal | Session | Page) -> str:
 class Leeway:
     """What an edit in place may change besides bodies (see in_place_edits), and what it did."""
 
-    goals: dict[str, Goal] | None = None  # given: a session's FIGURES too, checked against these goals
+    figures: bool = False  # a session's FIGURES too
     retitled: set[str] = field(default_factory=set)  # the slugs of the sessions retitled
     refigured: set[str | None] = field(default_factory=set)  # the goals of the sessions whose FIGURES changed
 
@@ -500,7 +500,7 @@ def in_place_edits(root: Path, config: Config, cache: FileCache, rels: set[str],
         new = _read_file(root, rel, old.kind, config, renderer_for(config.allow_html, "private"), old_stamp[3])
         if new.entry is None or new.items or new.spots != old.spots or "![" in new.entry.body \
                 or _fixed_part(new.entry, leeway) != _fixed_part(old.entry, leeway) \
-                or not _figures_hold(old.entry, new, leeway):
+                or not _figures_hold(old.entry, new, leeway, cache):
             return None
         edits.append((rel, stamp, old, new.entry))
     renderer = renderer_for(config.allow_html, audience)
@@ -530,7 +530,7 @@ def _fixed_part(entry: Goal | Session | Page, leeway: Leeway | None) -> tuple:
     (a goal's or a free page's is on every page, in the page scope) and maybe its FIGURES."""
     kept = BODY_FIELDS
     if leeway is not None and type(entry) is Session:
-        kept = kept | {"title"} | (set(FIGURES) if leeway.goals is not None else set())
+        kept = kept | {"title"} | (set(FIGURES) if leeway.figures else set())
     return type(entry), {f.name: getattr(entry, f.name) for f in dataclasses.fields(entry) if f.name not in kept}
 
 
@@ -538,18 +538,19 @@ def _figures_of(entry: Goal | Session | Page) -> tuple:
     return tuple(getattr(entry, name) for name in FIGURES) if type(entry) is Session else ()
 
 
-def _figures_hold(old: Goal | Session | Page, new: FileResult, leeway: Leeway | None) -> bool:
+def _figures_hold(old: Goal | Session | Page, new: FileResult, leeway: Leeway | None, cache: FileCache) -> bool:
     """Whether a session's figures, if they changed, keep to the rules that span files (see
-    _check_sessions) as they did: no diagnostic then, none now."""
-    if leeway is None or leeway.goals is None or _figures_of(new.entry) == _figures_of(old):
+    _check_sessions) as they did: no diagnostic then, none now. Checked against its goal as
+    read, shown or not (as `load` does: its goal is one of the cache's)."""
+    if leeway is None or not leeway.figures or _figures_of(new.entry) == _figures_of(old):
         return True
     session = new.entry
-    goal = leeway.goals.get(session.goal) if session.goal else None
-    if session.goal and goal is None:  # not shown: its sessions are not either, but still checked
-        return False
+    goals = {result.entry.slug: result.entry for _, result in cache.values()
+             if result.kind == "goal" and result.entry is not None} if session.goal else {}
+    goal = goals.get(session.goal)
     problems = Diagnostics()
     metrics = {goal.slug: {m.name: m for m in goal.metrics}} if goal is not None else {}
-    _check_references(leeway.goals, metrics, session, new, problems)
+    _check_references(goals, metrics, session, new, problems)
     return not problems.items and all(s.outcome != "setback" or s.lesson for s in (old, session))
 
 

@@ -17,8 +17,9 @@ import json
 import marshal
 import operator
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from .aggregate import achieved_milestones
 from .markup import search_words, slugify, summarize
@@ -273,23 +274,32 @@ def plan(portfolio: Portfolio, stats: dict, lastmod: dict, today: dt.date | None
     return specs
 
 
-def replan(specs: list[PageSpec], portfolio: Portfolio, stats: dict, today: dt.date | None, memo: dict,
-           goals: set[str | None]) -> None:
+class Replaceable(Protocol):
+    """A plan whose pages can be replaced: a list, or a snapshot's Plan."""
+
+    def __setitem__(self, n: int, spec: PageSpec) -> None: ...
+
+
+def replan(specs: Replaceable, places: Mapping[str, int], portfolio: Portfolio, stats: dict,
+           today: dt.date | None, memo: dict, goals: set[str | None], edited: set[str]) -> list[PageSpec]:
     """After sessions of `goals` (slugs; None: no goal) had their figures edited in place (see
-    content.in_place_edits; their places in time, goals and tags the same), the pages that
+    content.in_place_edits: their places in time, goals and tags the same), the pages that
     read those goals' records or the site's figures (`stats`, made again), planned again in
-    `specs`: every other page's context holds the same values as before, the edited entries
-    being the same objects. `memo`: plan's (its pages of what did not change are kept)."""
+    `specs` (`places`: each page's place there, by file) and returned. Every other page's
+    context holds the same values as before, the edited entries being the same objects: the
+    pages of the goals' other sessions too, but for setbacks and the sessions `edited` (their
+    sources), which may have become one or no longer be. `memo`: plan's (what did not change
+    is kept)."""
     goal_stats = {g["slug"]: g for g in stats["goals"]}
     fresh = [_dashboard(portfolio, stats, goal_stats, list(reversed(portfolio.sessions[-RECENT:]))),
              _goals_page(portfolio, goal_stats), *_area_pages(portfolio, stats, goal_stats),
-             *_figure_pages(portfolio, stats), *_session_pages(portfolio, stats, memo, memo, goals)]
+             *_figure_pages(portfolio, stats)]
     fresh += [_goal_page(portfolio, portfolio.goals[slug], goal_stats[slug], today, memo, memo)
-              for slug in goals if slug is not None]
-    paths = {spec.path: spec for spec in fresh}
-    for n, spec in enumerate(specs):
-        if spec.path in paths:
-            specs[n] = paths[spec.path]
+              for slug in goals if slug in portfolio.goals]  # not None, nor a goal not shown
+    fresh += _session_pages(portfolio, stats, memo, memo, goals, edited)
+    for spec in fresh:
+        specs[places[spec.file]] = spec
+    return fresh
 
 
 def _dashboard(portfolio: Portfolio, stats: dict, goal_stats: dict, newest: list[Session]) -> PageSpec:
@@ -364,9 +374,10 @@ def _goal_picture(goal: Goal, photos: list) -> str | None:
     return photos[-1][1].path if photos else None
 
 
-def _session_pages(portfolio: Portfolio, stats: dict, kept: dict, memo: dict,
-                   goals: set[str | None] | None = None) -> list[PageSpec]:
-    """A page per session (of `goals` only, if given). The last plan's memo (`kept`) keeps the page of a
+def _session_pages(portfolio: Portfolio, stats: dict, kept: dict, memo: dict, goals: set[str | None] | None = None,
+                   edited: set[str] = frozenset()) -> list[PageSpec]:
+    """A page per session; given `goals`, the pages of those goals' setbacks and of their
+    sessions `edited` (sources) only (see replan). The last plan's memo (`kept`) keeps the page of a
     session while it, its goal and its neighbours are the same file versions (`load_site`
     forgets it when the configuration changes) and, for a setback, its goal's record is the
     same object (which it is only while the goal and all its sessions are: see
@@ -375,24 +386,28 @@ def _session_pages(portfolio: Portfolio, stats: dict, kept: dict, memo: dict,
     is made again, the build cache keeping none (see snapshot.Memos) but a setback's earlier
     wins and comebacks, which take longer to find than to load."""
     by_goal: dict[str | None, list[Session]] = defaultdict(list)
-    for s in portfolio.sessions:
-        by_goal[s.goal].append(s)
-    by_slug = {s.slug: s for s in portfolio.sessions}
+    if goals is None:
+        for s in portfolio.sessions:
+            by_goal[s.goal].append(s)
+    else:
+        by_goal.update((slug, portfolio.sessions_of(slug)) for slug in goals)
+    by_slug = {s.slug: s for group in by_goal.values() for s in group}  # a comeback is on its setback's goal
     wins_by_goal: dict[str, list[dict]] = defaultdict(list)
     for win in stats["wins"]:
-        wins_by_goal[win["goal"]].append(win)
+        if goals is None or win["goal"] in goals:
+            wins_by_goal[win["goal"]].append(win)
     win_dates = {goal: [w["date"] for w in reversed(wins)] for goal, wins in wins_by_goal.items()}
     records = {g["slug"]: g for g in stats["goals"]}
     comebacks: dict = {}  # goal → its comebacks and their successes' sort keys, when needed
     specs = []
     for slug, group in by_goal.items():
-        if goals is not None and slug not in goals:
-            continue
         goal = portfolio.goals.get(slug) if slug else None
         goal_key = goal.key if goal is not None else None
         versions = [s.key for s in group]
         last_i = len(group) - 1
         for i, s in enumerate(group):
+            if goals is not None and s.outcome != "setback" and s.source not in edited:
+                continue
             previous, following = (group[i - 1] if i > 0 else None), (group[i + 1] if i < last_i else None)
             setback = s.outcome == "setback" and s.goal
             record = records[s.goal] if setback else None

@@ -26,7 +26,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from . import collector
-from .aggregate import aggregate, retitle
+from .aggregate import refigure, retitle
 from .build import (
     SEARCH_FILES,
     Caches,
@@ -216,17 +216,17 @@ class Engine:
         them (see pages.replan). None when the change is anything else."""
         last = self.last
         site = last.site
-        leeway = Leeway(goals=site.portfolio.goals)
+        leeway = Leeway(figures=True)
         entries = in_place_edits(self.root, site.portfolio.config, self.caches.files, rels,
                                  self.options.audience, self.caches.bodies, leeway)
         if entries is None:
             return None
         if leeway.refigured:
-            site = dataclasses.replace(site, stats=aggregate(site.portfolio, site.today, self.caches.records))
+            goals = leeway.refigured | {e.goal for e in entries if type(e) is Session and e.slug in leeway.retitled}
+            site = dataclasses.replace(site, stats=refigure(site.portfolio, site.stats, goals))
             self.env = environment_of(site, last.chain, self.env)
-            retitled = {e.goal for e in entries if type(e) is Session and e.slug in leeway.retitled}
-            replan(last.specs, site.portfolio, site.stats, site.today, self.caches.planned,
-                   leeway.refigured | retitled)  # their wins and lessons copy the titles
+            replan(last.specs, {spec.file: n for n, spec in enumerate(last.specs)}, site.portfolio, site.stats,
+                   site.today, self.caches.planned, goals, {e.source for e in entries})
             last.naming = None  # the pages planned again hold other records
         elif leeway.retitled:
             if last.naming is None:  # once per plan: ~40 ms at 10,000 sessions

@@ -91,6 +91,10 @@ class Plan(Sequence):
             self._refresh(spec)
         return spec
 
+    def __setitem__(self, n: int, spec: PageSpec) -> None:
+        """A page planned again (see pages.replan), in place of the snapshot's."""
+        self._made[range(len(self.files))[n]] = spec
+
     def opened(self, find: Callable[[str, str], object | None], shared: list) -> Plan:
         """The plan as loaded, ready to unpickle its pages: `find` resolves the entries they
         name by reference (see cache.load_cache), `shared` what they name by number."""

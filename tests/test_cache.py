@@ -29,9 +29,10 @@ SESSION = "content/sessions/2026/2026-11-21-framed.md"
 PREVIOUS = "content/sessions/2026/2026-10-04-plein-air.md"  # the session before SESSION on its goal
 SETBACK = "content/sessions/2026/2026-10-02-cfp-rejected.md"
 HARD_WIN = "content/sessions/2026/2026-07-15-demo-take-two.md"  # an earlier win on SETBACK's page
-# more than a title: everything is loaded and planned again (see build._edit_sessions)
+# more than a title and figures (its visibility, written): everything is loaded and planned again (see
+# build._edit_sessions)
 FRONT_MATTER = ('title: "Framed it"\ngoal: watercolour\ndifficulty: 2',
-                'title: "Framed at last"\ngoal: watercolour\ndifficulty: 3')
+                'title: "Framed at last"\ngoal: watercolour\ndifficulty: 3\nvisibility: public')
 
 
 @pytest.fixture
@@ -187,6 +188,27 @@ def test_title_edits_are_built_from_the_last_plan_and_equal_a_full_build(project
     assert "The team demo again" in setback and "Proposal turned down" in setback
     assert "Proposal turned down" in (project / "_site/lessons/index.html").read_text()
     assert "The team demo again" in (project / "_site/wins/index.html").read_text()
+
+
+def test_figure_edits_are_built_from_the_last_plan_and_equal_a_full_build(project, cli, tmp_path, monkeypatch):
+    """Sessions' figures (difficulty, metrics, outcome...) edited on their lines: the last full
+    build's model and plan are reused, with the figures of their goals and of the site made
+    again and the pages reading them planned again (a setback's page shows its goal's earlier
+    wins: a hard success is one); so are bodies and titles edited after them, the figures
+    still as edited. The site equals a full build after each edit."""
+    assert cli("build", project).code == 0
+    steps = [(HARD_WIN, "difficulty: 4", "difficulty: 2", True),  # no longer a hard success
+             (SESSION, "Simple oak frame", "Plain oak frame", True),  # a body: the figures as edited
+             (HARD_WIN, "filler_words: 7", "filler_words: 1", True),  # a personal best now
+             (SESSION, "difficulty: 2", "difficulty: 5", True),  # a hard success on another goal
+             (HARD_WIN, "Team demo, take two", "Second team demo", True),  # a title: its wins copy it
+             (SETBACK, "outcome: setback", "outcome: partial", True),  # no lesson, no comeback any more
+             (SETBACK, "outcome: partial", "outcome: setback", True),
+             (HARD_WIN, "difficulty: 2", "difficulty: 4", True)]
+    build_in_steps(project, cli, tmp_path, monkeypatch, steps)
+    wins = (project / "_site/wins/index.html").read_text()
+    assert "Second team demo" in wins and "Framed it" in wins
+    assert "Second team demo" in (project / "_site/sessions/2026-10-02-cfp-rejected/index.html").read_text()
 
 
 def test_a_title_edit_renders_again_the_pages_reading_the_site_wide_figures(project, cli, tmp_path, monkeypatch):
