@@ -150,13 +150,22 @@ def scenario(size: int, folder: Path, runs: int, with_hugo: bool) -> dict:
         session.write_text(re.sub(r"^title: .*$", f"title: Retitled {time.time_ns()}", session.read_text(),
                                   count=1, flags=re.M))
 
-    def rerate() -> None:  # other front matter: everything is loaded, aggregated and planned again
+    def rerate() -> None:  # its difficulty: built in place too, with its goal's and the site's figures
         session.write_text(re.sub(r"^difficulty: (\d)$", lambda m: f"difficulty: {int(m[1]) % 5 + 1}",
                                   session.read_text(), count=1, flags=re.M))
+
+    def retag() -> None:  # a tag of its own, in or out: everything is loaded, aggregated and planned again
+        text = session.read_text()
+        if "\ntags: [edited" in text:
+            text = text.replace("\ntags: [edited, ", "\ntags: [", 1).replace("\ntags: [edited]", "", 1)
+        else:
+            text = text.replace("\ntags: [", "\ntags: [edited, ", 1) if "\ntags: [" in text \
+                else text.replace("\ntitle: ", "\ntags: [edited]\ntitle: ", 1)
+        session.write_text(text)
     for _ in range(2):  # the first writes the build cache; the second recycles the --no-cache site as the
         edit()          # spare, relinking every page in it once: after that, each edit is like the next
         timed(build(root, out))
-    edits = {"one edit": edit, "one title edit": retitle, "one front-matter edit": rerate}
+    edits = {"one edit": edit, "one title edit": retitle, "one front-matter edit": rerate, "one tags edit": retag}
     figures.update(incremental(runs, root, out, folder / f"out-{size}-cold", edits))
     edit()
     figures["peak MiB, one edit"] = peak_mib(build(root, out))
@@ -195,12 +204,14 @@ def report(size: int, f: dict) -> str:
              f"  cold build, 2 processes    {cold:7.2f}   = {cold / f['floor']:.2f}x the floor",
              f"  cold, markdown-it only     {f['cold -j2, markdown-it only']:7.2f}   (pyromark off: "
              f"ours with it = {cold / f['cold -j2, markdown-it only']:.2f}x)",
-             f"  cold build, timed in turn with the four below: {f['cold, in turn']:.2f}",
+             f"  cold build, timed in turn with the five below: {f['cold, in turn']:.2f}",
              f"  no-op rebuild              {f['no-op']:7.2f}   = {f['no-op ratio']:.1%} of cold",
              f"  one edited session (body)  {f['one edit']:7.2f}   = {f['one edit ratio']:.1%} of cold",
              f"  one edited session (title) {f['one title edit']:7.2f}   = {f['one title edit ratio']:.1%} of cold",
-             f"  one edited session (other) {f['one front-matter edit']:7.2f}   = "
-             f"{f['one front-matter edit ratio']:.1%} of cold (its difficulty: all planned again)",
+             f"  one edited session (rated) {f['one front-matter edit']:7.2f}   = "
+             f"{f['one front-matter edit ratio']:.1%} of cold (its difficulty: figures made again)",
+             f"  one edited session (tags)  {f['one tags edit']:7.2f}   = "
+             f"{f['one tags edit ratio']:.1%} of cold (a tag: all loaded and planned again)",
              f"  peak RSS, largest process  {f['peak MiB']:7.0f} MiB cold, {f['peak MiB, one edit']:.0f} MiB "
              "one edit (with the cache)"]
     for name in HUGO_KINDS:

@@ -121,6 +121,7 @@ class Caches:
     snapshot: str | None = None  # inputs digest of the build whose Snapshot is in step with this cache
     refigured: set[str | None] = field(default_factory=set)  # goals whose sessions' figures were edited in
     # place since that build (see _edit_sessions)
+    retitled: set[str | None] = field(default_factory=set)  # … whose sessions were retitled so
     unlinked: tuple[str | None, set[str]] | None = None  # the site the live one was built beside, and the
     # pages of the live one that are not hard links of its (see _assume_linked)
 
@@ -313,7 +314,7 @@ def _write_output(site: Site, out: Path, inputs: str, head: str, options: Option
         caches.pages = {file: key for file, (key, _) in reuse.items()}  # no paths: 0.06 s to load at 10,000
         caches.unlinked = (caches.output, set(pages) - staging.linked)
         caches.output = caches.snapshot = inputs
-        caches.refigured = set()
+        caches.refigured, caches.retitled = set(), set()
         caches.volatile = getattr(env, "_mastery_volatile", None)
         _save_caches(store, caches, Snapshot(inputs, page_scope(site, chain), head,
                                              site.portfolio, site.stats, site.today, checked, specs,
@@ -381,6 +382,7 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     files = planned.files
     places = dict(zip(files, range(len(files)), strict=True))
     caches.refigured |= leeway.refigured
+    caches.retitled.update(entry.goal for entry in edited if type(entry) is Session and entry.slug in leeway.retitled)
     if caches.refigured:  # since the snapshot
         site, render = _refigured(site, caches, planned, places, since, edited, snapshot)
     else:
@@ -418,9 +420,9 @@ def _refigured(site: Site, caches: Caches, planned: Plan, places: dict[str, int]
     edited in place since the snapshot (`since`: every session edited in place since), and the
     files of the pages to render: those naming the entries `edited` now, and those planned
     again (see pages.replan) whose fingerprint is not the one of the page in `out`. The goals
-    of every session edited since are planned again too: their wins and lessons copy its
-    title (no need for aggregate.retitle)."""
-    goals = caches.refigured | {s.goal for s in since}
+    of the sessions retitled since are made again and planned again too: their wins and
+    lessons copy the titles (no need for aggregate.retitle)."""
+    goals = caches.refigured | caches.retitled
     site = dataclasses.replace(site, stats=refigure(site.portfolio, site.stats, goals))
     fresh = replan(planned, places, site.portfolio, site.stats, site.today, {}, goals, {s.source for s in since})
     render = pages_naming(planned, edited, snapshot.naming)
