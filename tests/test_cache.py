@@ -195,9 +195,14 @@ def test_figure_edits_are_built_from_the_last_plan_and_equal_a_full_build(projec
     build's model and plan are reused, with the figures of their goals and of the site made
     again and the pages reading them planned again (a setback's page shows its goal's earlier
     wins: a hard success is one); so are bodies and titles edited after them, the figures
-    still as edited. The site equals a full build after each edit."""
+    still as edited. The site equals a full build after each edit, a template reading the
+    site's figures (not its page's context) too."""
+    (project / "templates").mkdir()
+    (project / "templates/robots.txt").write_text("{% for win in stats.wins %}{{ win.get('title') }}\n{% endfor %}"
+                                                  "{{ stats.minutes }} minutes\n")
     assert cli("build", project).code == 0
     steps = [(HARD_WIN, "difficulty: 4", "difficulty: 2", True),  # no longer a hard success
+             (HARD_WIN, "duration: 20", "duration: 200", True),  # its goal's, its area's and the site's minutes
              (SESSION, "Simple oak frame", "Plain oak frame", True),  # a body: the figures as edited
              (HARD_WIN, "filler_words: 7", "filler_words: 1", True),  # a personal best now
              (SESSION, "difficulty: 2", "difficulty: 5", True),  # a hard success on another goal
@@ -209,6 +214,7 @@ def test_figure_edits_are_built_from_the_last_plan_and_equal_a_full_build(projec
     wins = (project / "_site/wins/index.html").read_text()
     assert "Second team demo" in wins and "Framed it" in wins
     assert "Second team demo" in (project / "_site/sessions/2026-10-02-cfp-rejected/index.html").read_text()
+    assert "Second team demo" in (project / "_site/robots.txt").read_text()
 
 
 def test_a_title_edit_renders_again_the_pages_reading_the_site_wide_figures(project, cli, tmp_path, monkeypatch):
