@@ -5,11 +5,12 @@ been quiet for a moment, then rebuilds once. A rebuild re-reads only changed fil
 (by size and mtime), re-renders Markdown only for them, aggregates and plans the
 site, and publishes it at once: pages are rendered when the browser asks for them,
 so an edit is served as soon as the model is rebuilt (at 10,000 sessions, rendering
-every page would take seconds). Then the loop completes the site in the background:
-pages whose fingerprint is unchanged are taken from the last complete site, the
-others rendered, so template errors surface and the next rebuild starts warm; a newer
-edit interrupts it. A failed rebuild keeps the last good site and publishes its
-diagnostics instead.
+every page would take seconds); an edit of sessions' bodies, titles or figures alone
+updates the model in place, and plans again only the pages reading what changed.
+Then the loop completes the site in the background: pages whose fingerprint is
+unchanged are taken from the last complete site, the others rendered, so template
+errors surface and the next rebuild starts warm; a newer edit interrupts it. A
+failed rebuild keeps the last good site and publishes its diagnostics instead.
 """
 
 from __future__ import annotations
@@ -178,7 +179,8 @@ class Engine:
         """Load, aggregate and plan; publish the site with its pages still to render.
 
         `changed`: the files changed since the last rebuild, when known (the watcher's);
-        when they are only edited Markdown bodies, the model is updated in place instead."""
+        when they are only edited Markdown bodies, or sessions' titles or figures, the model is
+        updated in place instead (see _edit_in_place)."""
         with collector.deferred():  # a rebuild makes a new model and plan: their collection is left to settle()
             return self._rebuild(changed)
 

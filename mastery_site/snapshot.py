@@ -1,6 +1,7 @@
 """The last full build's model and plan, kept beside the build cache: the everyday edit, a
-session's Markdown body, is then built without reading, checking, aggregating and planning
-every entry again (at 10,000 sessions: 0.5 s of a 1.5 s edit).
+session's Markdown body (or title, or figures: see build._edit_sessions), is then built
+without reading, checking, aggregating and planning every entry again (at 10,000 sessions:
+0.5 s of a 1.5 s edit).
 
 Entries are saved by reference (their source path) and found again among the cache's
 entries when loaded, so the snapshot is small and sees a body edited since it was made. Its

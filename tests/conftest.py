@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import re
 import subprocess
@@ -37,6 +38,14 @@ class Run:
     code: int
     out: str
     err: str
+
+
+@pytest.fixture(autouse=True)
+def collector_as_found():
+    """What a test's dev-server engine froze (see collector.deferred) is given back to the
+    collector: a build in a later test of the same process finds it as a command starts."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture
