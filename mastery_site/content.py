@@ -471,8 +471,10 @@ class Leeway:
     """What an edit in place may change besides bodies (see in_place_edits), and what it did."""
 
     figures: bool = False  # a session's FIGURES too
+    tags: bool = False  # … and its tags (the dev server plans the tag pages again: see pages.retag)
     retitled: set[str] = field(default_factory=set)  # the slugs of the sessions retitled
     refigured: set[str | None] = field(default_factory=set)  # the goals of the sessions whose FIGURES changed
+    retagged: bool = False  # whether a session's tags changed
 
 
 FIGURES = ("difficulty", "outcome", "duration", "metrics", "milestone", "confidence_before", "confidence_after",
@@ -482,7 +484,7 @@ FIGURES = ("difficulty", "outcome", "duration", "metrics", "milestone", "confide
 def in_place_edits(root: Path, config: Config, cache: FileCache, rels: set[str], audience: str,
                    memo: dict, leeway: Leeway | None = None) -> list[Goal | Session | Page] | None:
     """The everyday edit, fast: when only the Markdown bodies of known entries changed, and,
-    given a `leeway`, the titles of sessions and maybe their FIGURES (no diagnostics before or
+    given a `leeway`, the titles of sessions and maybe their FIGURES and tags (no diagnostics before or
     after, no images, the lines of the front matter where they were), update those entries in
     place — body, title, figures, key, rendered html and text — and return them; `leeway` says
     which sessions were retitled and which goals' sessions refigured. None when anything else
@@ -512,6 +514,9 @@ def in_place_edits(root: Path, config: Config, cache: FileCache, rels: set[str],
             leeway.refigured.add(entry.goal)
             for name in FIGURES:
                 setattr(entry, name, getattr(new, name))
+        if type(entry) is Session and new.tags != entry.tags:  # likewise
+            leeway.retagged = True
+            entry.tags = new.tags
         was = body_key(entry)
         entry.body, entry.title = new.body, new.title
         entry.key, entry.rendered_from = version_key(rel, stamp), body_digest(rel, new.body)
@@ -527,10 +532,10 @@ def in_place_edits(root: Path, config: Config, cache: FileCache, rels: set[str],
 
 def _fixed_part(entry: Goal | Session | Page, leeway: Leeway | None) -> tuple:
     """What an edit in place keeps: all but the body and, with a `leeway`, a session's title
-    (a goal's or a free page's is on every page, in the page scope) and maybe its FIGURES."""
+    (a goal's or a free page's is on every page, in the page scope) and maybe its FIGURES and tags."""
     kept = BODY_FIELDS
     if leeway is not None and type(entry) is Session:
-        kept = kept | {"title"} | (set(FIGURES) if leeway.figures else set())
+        kept = kept | {"title"} | (set(FIGURES) if leeway.figures else set()) | ({"tags"} if leeway.tags else set())
     return type(entry), {f.name: getattr(entry, f.name) for f in dataclasses.fields(entry) if f.name not in kept}
 
 

@@ -266,12 +266,29 @@ def plan(portfolio: Portfolio, stats: dict, lastmod: dict, today: dt.date | None
                        image=p.images[0].path if p.images else None, source=p.source)
               for p in portfolio.pages.values()]
     dates = {f"content/{path.removeprefix('content/')}": day for path, day in lastmod.items()}
-    listed = [(s.path, dates.get(s.source)) for s in specs if s.listed]
     specs += [
-        PageSpec("sitemap.xml", "sitemap.xml", "Sitemap", {"urls": listed}, listed=False),
+        _sitemap([(s.path, dates.get(s.source)) for s in specs if s.listed]),
         PageSpec("robots.txt", "robots.txt", "robots.txt", listed=False),
     ]
     return specs
+
+
+def _sitemap(listed: list[tuple[str, dt.date | None]]) -> PageSpec:
+    return PageSpec("sitemap.xml", "sitemap.xml", "Sitemap", {"urls": listed}, listed=False)
+
+
+def retag(specs: list[PageSpec], portfolio: Portfolio) -> None:
+    """After sessions' tags were edited in place (see content.in_place_edits), the tag pages
+    planned again in `specs` (a tag's page may appear or go), and the sitemap listing them (the
+    other pages' dates as they were; a tag page has none)."""
+    first = next(n for n, spec in enumerate(specs) if spec.path == "tags/")
+    end = first + 1
+    while end < len(specs) and specs[end].template == "tag.html":
+        end += 1
+    specs[first:end] = _tag_pages(portfolio)
+    at = next(n for n in range(len(specs) - 1, -1, -1) if specs[n].path == "sitemap.xml")
+    dates = dict(specs[at].context["urls"])
+    specs[at] = _sitemap([(spec.path, dates.get(spec.path)) for spec in specs if spec.listed])
 
 
 class Replaceable(Protocol):

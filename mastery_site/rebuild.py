@@ -5,7 +5,7 @@ been quiet for a moment, then rebuilds once. A rebuild re-reads only changed fil
 (by size and mtime), re-renders Markdown only for them, aggregates and plans the
 site, and publishes it at once: pages are rendered when the browser asks for them,
 so an edit is served as soon as the model is rebuilt (at 10,000 sessions, rendering
-every page would take seconds); an edit of sessions' bodies, titles or figures alone
+every page would take seconds); an edit of sessions' bodies, titles, figures or tags alone
 updates the model in place, and plans again only the pages reading what changed.
 Then the loop completes the site in the background: pages whose fingerprint is
 unchanged are taken from the last complete site, the others rendered, so template
@@ -48,7 +48,7 @@ from .build import (
 from .content import Leeway, in_place_edits
 from .diagnostics import BuildError, Diagnostic
 from .model import Session
-from .pages import PageSpec, naming_index, refresh_own_pages, replan, update_records
+from .pages import PageSpec, naming_index, refresh_own_pages, replan, retag, update_records
 from .sources import BUILT_IN_THEMES, CONFIG_FILE, SOURCE_FOLDERS
 
 QUIET = 0.05  # seconds without events that end a burst
@@ -212,13 +212,14 @@ class Engine:
         return self._publish_lazy(site, chain, specs, assets.files, started, loaded)
 
     def _edit_in_place(self, rels: set[str], started: float) -> Outcome | None:
-        """Only Markdown bodies and sessions' titles or figures changed: same model, new html,
-        text, titles, descriptions, search index, and the wins and lessons that copy a title
-        (see build._edit_sessions); with figures, the site's figures and the pages that read
-        them (see pages.replan). None when the change is anything else."""
+        """Only Markdown bodies and sessions' titles, figures or tags changed: same model, new
+        html, text, titles, descriptions, search index, and the wins and lessons that copy a
+        title (see build._edit_sessions); with figures, the site's figures and the pages that
+        read them (see pages.replan); with tags, the tag pages (see pages.retag). None when the
+        change is anything else."""
         last = self.last
         site = last.site
-        leeway = Leeway(figures=True)
+        leeway = Leeway(figures=True, tags=True)
         entries = in_place_edits(self.root, site.portfolio.config, self.caches.files, rels,
                                  self.options.audience, self.caches.bodies, leeway)
         if entries is None:
@@ -230,6 +231,9 @@ class Engine:
             replan(last.specs, {spec.file: n for n, spec in enumerate(last.specs)}, site.portfolio, site.stats,
                    site.today, self.caches.planned, goals, {e.source for e in entries})
             last.naming = None  # the pages planned again hold other records
+        if leeway.retagged:
+            retag(last.specs, site.portfolio)
+            last.naming = None
         elif leeway.retitled:
             if last.naming is None:  # once per plan: ~40 ms at 10,000 sessions
                 last.naming = naming_index(last.specs)

@@ -316,7 +316,15 @@ def test_a_body_edit_updates_the_model_in_place_and_serves_what_build_makes(proj
     served = {k: (v.read_bytes() if isinstance(v, Path) else v) for k, v in engine.state.files.items()}
     assert served == {k: v for k, v in site_files(out).items() if k != ".mastery-site"}
     assert b"Framed, retitled" in served["wins/index.html"]  # a hard success now
-    edit(project, "tags: [", "tags: [moved, ")  # anything else: the full rebuild
+    edit(project, "tags: [", "tags: [framing, ")  # its tags: in place too, with the tag pages
+    assert engine.rebuild({project / SESSION}).ok and engine.last.specs is specs
+    assert b"Framed, retitled" in engine.state.files["tags/framing/index.html"]
+    assert b"/tags/framing/" in engine.state.files["sitemap.xml"]
+    assert engine.complete().ok
+    out = build(project, tmp_path / "retagged", options).out
+    served = {k: (v.read_bytes() if isinstance(v, Path) else v) for k, v in engine.state.files.items()}
+    assert served == {k: v for k, v in site_files(out).items() if k != ".mastery-site"}
+    edit(project, "goal: watercolour\n", "goal: watercolour\nvisibility: public\n")  # anything else: all
     assert engine.rebuild({project / SESSION}).ok and engine.last.specs is not specs
 
 
