@@ -484,13 +484,13 @@ FIGURES = ("difficulty", "outcome", "duration", "metrics", "milestone", "confide
 def in_place_edits(root: Path, config: Config, cache: FileCache, rels: set[str], audience: str,
                    memo: dict, leeway: Leeway | None = None) -> list[Goal | Session | Page] | None:
     """The everyday edit, fast: when only the Markdown bodies of known entries changed, and,
-    given a `leeway`, the titles of sessions and maybe their FIGURES and tags (no diagnostics before or
-    after, no images, the lines of the front matter where they were), update those entries in
-    place — body, title, figures, key, rendered html and text — and return them; `leeway` says
-    which sessions were retitled and which goals' sessions refigured. None when anything else
-    may have changed: the caller then loads everything again. A caller that allows titles finds
-    the records that copy them (see aggregate.retitle); one that allows figures makes the
-    figures of the site again."""
+    given a `leeway`, the titles of sessions and maybe their FIGURES and tags (no diagnostics
+    before or after, no images, the lines of the front matter where they were), update those
+    entries in place — body, title, figures, tags, key, rendered html and text — and return
+    them; `leeway` says which sessions were retitled, which goals' sessions refigured, and
+    whether tags changed. None when anything else may have changed: the caller then loads
+    everything again. A caller that allows titles finds the records that copy them (see
+    aggregate.retitle); one that allows figures makes the figures of the site again."""
     edits = []
     for rel in rels:
         if rel not in cache:

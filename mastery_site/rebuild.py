@@ -179,8 +179,8 @@ class Engine:
         """Load, aggregate and plan; publish the site with its pages still to render.
 
         `changed`: the files changed since the last rebuild, when known (the watcher's);
-        when they are only edited Markdown bodies, or sessions' titles or figures, the model is
-        updated in place instead (see _edit_in_place)."""
+        when they are only edited Markdown bodies, or sessions' titles, figures or tags, the
+        model is updated in place instead (see _edit_in_place)."""
         with collector.deferred():  # a rebuild makes a new model and plan: their collection is left to settle()
             return self._rebuild(changed)
 
@@ -231,16 +231,16 @@ class Engine:
             replan(last.specs, {spec.file: n for n, spec in enumerate(last.specs)}, site.portfolio, site.stats,
                    site.today, self.caches.planned, goals, {e.source for e in entries})
             last.naming = None  # the pages planned again hold other records
-        if leeway.retagged:
-            retag(last.specs, site.portfolio)
-            last.naming = None
-        elif leeway.retitled:
+        elif leeway.retitled:  # (refigure made the records that copy a title again)
             if last.naming is None:  # once per plan: ~40 ms at 10,000 sessions
                 last.naming = naming_index(last.specs)
             changes = retitle(site.stats, [e for e in entries if type(e) is Session and e.slug in leeway.retitled])
             if changes is None:
                 return None
             update_records(last.specs, last.naming, changes)
+        if leeway.retagged:  # after update_records: the naming index holds the pages' places
+            retag(last.specs, site.portfolio)
+            last.naming = None
         loaded = time.perf_counter()
         refresh_own_pages(last.specs, entries)
         assets = {k: v for k, v in last.files.assets.items() if k not in SEARCH_FILES}

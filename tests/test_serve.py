@@ -316,9 +316,11 @@ def test_a_body_edit_updates_the_model_in_place_and_serves_what_build_makes(proj
     served = {k: (v.read_bytes() if isinstance(v, Path) else v) for k, v in engine.state.files.items()}
     assert served == {k: v for k, v in site_files(out).items() if k != ".mastery-site"}
     assert b"Framed, retitled" in served["wins/index.html"]  # a hard success now
-    edit(project, "tags: [", "tags: [framing, ")  # its tags: in place too, with the tag pages
+    edit(project, "tags: [", "tags: [framing, ")  # its tags and title: in place too, with the tag pages
+    edit(project, 'title: "Framed, retitled"', 'title: "Framed, tagged"')  # … and its win
     assert engine.rebuild({project / SESSION}).ok and engine.last.specs is specs
-    assert b"Framed, retitled" in engine.state.files["tags/framing/index.html"]
+    assert b"Framed, tagged" in engine.state.files["tags/framing/index.html"]
+    assert b"Framed, tagged" in engine.state.files["wins/index.html"]
     assert b"/tags/framing/" in engine.state.files["sitemap.xml"]
     assert engine.complete().ok
     out = build(project, tmp_path / "retagged", options).out
