@@ -165,7 +165,7 @@ def scenario(size: int, folder: Path, runs: int, with_hugo: bool) -> dict:
     for _ in range(2):  # the first writes the build cache; the second recycles the --no-cache site as the
         edit()          # spare, relinking every page in it once: after that, each edit is like the next
         timed(build(root, out))
-    edits = {"one edit": edit, "one title edit": retitle, "one front-matter edit": rerate, "one tags edit": retag}
+    edits = {"one edit": edit, "one title edit": retitle, "one difficulty edit": rerate, "one tags edit": retag}
     figures.update(incremental(runs, root, out, folder / f"out-{size}-cold", edits))
     edit()
     figures["peak MiB, one edit"] = peak_mib(build(root, out))
@@ -208,8 +208,8 @@ def report(size: int, f: dict) -> str:
              f"  no-op rebuild              {f['no-op']:7.2f}   = {f['no-op ratio']:.1%} of cold",
              f"  one edited session (body)  {f['one edit']:7.2f}   = {f['one edit ratio']:.1%} of cold",
              f"  one edited session (title) {f['one title edit']:7.2f}   = {f['one title edit ratio']:.1%} of cold",
-             f"  one edited session (rated) {f['one front-matter edit']:7.2f}   = "
-             f"{f['one front-matter edit ratio']:.1%} of cold (its difficulty: figures made again)",
+             f"  one edited session (rated) {f['one difficulty edit']:7.2f}   = "
+             f"{f['one difficulty edit ratio']:.1%} of cold (its difficulty: figures made again)",
              f"  one edited session (tags)  {f['one tags edit']:7.2f}   = "
              f"{f['one tags edit ratio']:.1%} of cold (a tag: all loaded and planned again)",
              f"  peak RSS, largest process  {f['peak MiB']:7.0f} MiB cold, {f['peak MiB, one edit']:.0f} MiB "
