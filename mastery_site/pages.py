@@ -300,7 +300,7 @@ class Replaceable(Protocol):
 def replan(specs: Replaceable, places: Mapping[str, int], portfolio: Portfolio, stats: dict,
            today: dt.date | None, memo: dict, goals: set[str | None], edited: set[str]) -> list[PageSpec]:
     """After sessions of `goals` (slugs; None: no goal) had their figures edited in place (see
-    content.in_place_edits: their places in time, goals and tags the same), the pages that
+    content.in_place_edits: their places in time and goals the same; tags: see retag), the pages that
     read those goals' records or the site's figures (`stats`, made again), planned again in
     `specs` (`places`: each page's place there, by file) and returned. Every other page's
     context holds the same values as before, the edited entries being the same objects: the
