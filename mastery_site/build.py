@@ -54,8 +54,10 @@ from .pages import (
     pages_naming,
     plan,
     replan,
+    retag,
     search_index,
     search_index_reusing,
+    tag_page_files,
     update_records,
 )
 from .parallel import MIN_ITEMS, pmap
@@ -122,6 +124,7 @@ class Caches:
     refigured: set[str | None] = field(default_factory=set)  # goals whose sessions' figures were edited in
     # place since that build (see _edit_sessions)
     retitled: set[str | None] = field(default_factory=set)  # … whose sessions were retitled so
+    retagged: bool = False  # whether sessions' tags were edited in place so
     unlinked: tuple[str | None, set[str]] | None = None  # the site the live one was built beside, and the
     # pages of the live one that are not hard links of its (see _assume_linked)
 
@@ -314,7 +317,7 @@ def _write_output(site: Site, out: Path, inputs: str, head: str, options: Option
         caches.pages = {file: key for file, (key, _) in reuse.items()}  # no paths: 0.06 s to load at 10,000
         caches.unlinked = (caches.output, set(pages) - staging.linked)
         caches.output = caches.snapshot = inputs
-        caches.refigured, caches.retitled = set(), set()
+        caches.refigured, caches.retitled, caches.retagged = set(), set(), False
         caches.volatile = getattr(env, "_mastery_volatile", None)
         _save_caches(store, caches, Snapshot(inputs, page_scope(site, chain), head,
                                              site.portfolio, site.stats, site.today, checked, specs,
@@ -368,7 +371,7 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     config = _config_of(root, options, diags)
     if diags.items or repr(config) != caches.config:
         return None
-    leeway = Leeway(figures=True)
+    leeway = Leeway(figures=True, tags=True)
     edited = in_place_edits(root, config, caches.files, changed, options.audience, caches.bodies, leeway)
     if edited is None:  # the cache is left as it was read; from here on, in step with the edited files
         return None
@@ -395,6 +398,11 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
         # are in the site in `out`: only those of the sessions retitled now are rendered
         render = pages_naming(planned, edited, naming, leeway.retitled)
         restated = copied_titles(naming, leeway.retitled)
+    caches.retagged |= bool(leeway.retagged)
+    if caches.retagged:  # since the snapshot: its tag pages are planned again, the pages found move
+        render |= _retagged(site, caches, planned, edited, leeway.retagged)
+        places = dict(zip(files, range(len(files)), strict=True))
+        render &= places.keys()  # a tag's page may be gone
     env = _environment(site, chain, caches)
     if restated:
         volatile = volatile_templates(env, snapshot.scope)
@@ -435,6 +443,20 @@ def _refigured(site: Site, caches: Caches, planned: Plan, places: dict[str, int]
     render.update(spec.file for spec in fresh if changed and spec.file not in render
                   and caches.pages.get(spec.file) != scope + spec.digest(seen))
     return site, render
+
+
+def _retagged(site: Site, caches: Caches, planned: Plan, edited: list, retagged: set[str]) -> set[str]:
+    """The snapshot's plan with its tag pages as they are now, sessions' tags having been edited
+    in place since (see pages.retag), and the files to render: the index of tags, the pages of
+    the tags the sessions `edited` have, or had before this edit (`retagged`: see Leeway), and
+    the sitemap when the site in `out` has other tag pages (forgotten by the cache: gone)."""
+    tags = {spec.file for spec in retag(planned, site.portfolio) if spec.template == "tag.html"}
+    live = {file for file in caches.pages if file.startswith("tags/") and file != "tags/index.html"}
+    for gone in live - tags:
+        del caches.pages[gone]
+    names = retagged.union(*(entry.tags for entry in edited if type(entry) is Session))
+    render = tag_page_files(names) & tags | {"tags/index.html"}
+    return render | {"sitemap.xml"} if live != tags else render
 
 
 def _assume_linked(staging: Staging, caches: Caches) -> None:

@@ -471,10 +471,10 @@ class Leeway:
     """What an edit in place may change besides bodies (see in_place_edits), and what it did."""
 
     figures: bool = False  # a session's FIGURES too
-    tags: bool = False  # … and its tags (the dev server plans the tag pages again: see pages.retag)
+    tags: bool = False  # … and its tags (the tag pages are planned again: see pages.retag)
     retitled: set[str] = field(default_factory=set)  # the slugs of the sessions retitled
     refigured: set[str | None] = field(default_factory=set)  # the goals of the sessions whose FIGURES changed
-    retagged: bool = False  # whether a session's tags changed
+    retagged: set[str] = field(default_factory=set)  # the tags of the sessions retagged, before and after
 
 
 FIGURES = ("difficulty", "outcome", "duration", "metrics", "milestone", "confidence_before", "confidence_after",
@@ -488,7 +488,7 @@ def in_place_edits(root: Path, config: Config, cache: FileCache, rels: set[str],
     before or after, no images, the lines of the front matter where they were), update those
     entries in place — body, title, figures, tags, key, rendered html and text — and return
     them; `leeway` says which sessions were retitled, which goals' sessions refigured, and
-    whether tags changed. None when anything else may have changed: the caller then loads
+    which tags they were given or lost. None when anything else may have changed: the caller then loads
     everything again. A caller that allows titles finds the records that copy them (see
     aggregate.retitle); one that allows figures makes the figures of the site again."""
     edits = []
@@ -515,7 +515,7 @@ def in_place_edits(root: Path, config: Config, cache: FileCache, rels: set[str],
             for name in FIGURES:
                 setattr(entry, name, getattr(new, name))
         if type(entry) is Session and new.tags != entry.tags:  # likewise
-            leeway.retagged = True
+            leeway.retagged.update(new.tags, entry.tags)  # all: a tag's name is the first one found
             entry.tags = new.tags
         was = body_key(entry)
         entry.body, entry.title = new.body, new.title

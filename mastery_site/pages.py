@@ -277,24 +277,42 @@ def _sitemap(listed: list[tuple[str, dt.date | None]]) -> PageSpec:
     return PageSpec("sitemap.xml", "sitemap.xml", "Sitemap", {"urls": listed}, listed=False)
 
 
-def retag(specs: list[PageSpec], portfolio: Portfolio) -> None:
+def retag(specs: Replaceable, portfolio: Portfolio) -> list[PageSpec]:
     """After sessions' tags were edited in place (see content.in_place_edits), the tag pages
-    planned again in `specs` (a tag's page may appear or go), and the sitemap listing them (the
-    other pages' dates as they were; a tag page has none)."""
-    first = next(n for n, spec in enumerate(specs) if spec.path == "tags/")
+    planned again in `specs` (a tag's page may appear or go), and the sitemap listing them
+    when the tags are others (a tag page has no date): those pages, returned. `specs`: a
+    list, or a snapshot's Plan, whose pages are found by their files (not unpickled)."""
+    files = _files_of(specs)
+    first = files.index("tags/index.html")
     end = first + 1
-    while end < len(specs) and specs[end].template == "tag.html":
+    while end < len(files) and files[end].startswith("tags/"):
         end += 1
-    specs[first:end] = _tag_pages(portfolio)
-    at = next(n for n in range(len(specs) - 1, -1, -1) if specs[n].path == "sitemap.xml")
-    dates = dict(specs[at].context["urls"])
-    specs[at] = _sitemap([(spec.path, dates.get(spec.path)) for spec in specs if spec.listed])
+    fresh = _tag_pages(portfolio)
+    same = [spec.file for spec in fresh] == files[first:end]
+    specs[first:end] = fresh
+    if same:
+        return fresh
+    files = _files_of(specs)
+    at = len(files) - 1 - files[::-1].index("sitemap.xml")
+    urls = specs[at].context["urls"]
+    start = next(n for n, (path, _) in enumerate(urls) if path == "tags/") + 1
+    stop = next((n for n in range(start, len(urls)) if not urls[n][0].startswith("tags/")), len(urls))
+    specs[at] = _sitemap(urls[:start] + [(spec.path, None) for spec in fresh[1:]] + urls[stop:])
+    return [*fresh, specs[at]]
+
+
+def _files_of(specs: Replaceable) -> list[str]:
+    """The pages' files, in order: a Plan has them at hand."""
+    files = getattr(specs, "files", None)
+    return files if files is not None else [spec.file for spec in specs]
 
 
 class Replaceable(Protocol):
     """A plan whose pages can be replaced: a list, or a snapshot's Plan."""
 
-    def __setitem__(self, n: int, spec: PageSpec) -> None: ...
+    def __len__(self) -> int: ...
+    def __getitem__(self, n: int) -> PageSpec: ...
+    def __setitem__(self, n: int | slice, spec: PageSpec | Iterable[PageSpec]) -> None: ...
 
 
 def replan(specs: Replaceable, places: Mapping[str, int], portfolio: Portfolio, stats: dict,
@@ -510,6 +528,11 @@ def collect_tags(portfolio: Portfolio) -> dict[str, Tag]:
             tag = tags.get(slug) or tags.setdefault(slug, Tag(slug, name))
             (tag.goals if isinstance(entry, Goal) else tag.sessions).append(entry)
     return dict(sorted(tags.items()))
+
+
+def tag_page_files(names: Iterable[str]) -> set[str]:
+    """The files of the pages of the tags so named (a name with no slug has none)."""
+    return {f"tags/{slug}/index.html" for slug in map(slugify, names) if slug}
 
 
 def _tag_pages(portfolio: Portfolio) -> list[PageSpec]:

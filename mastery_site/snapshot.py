@@ -76,6 +76,8 @@ class Plan(Sequence):
         self._shared: list = []  # what the pages name by number (see _shared)
         self._made: dict[int, PageSpec] = {}
         self._edited: dict[str, Goal | Session | Page] = {}
+        self._saved: list[int] | None = None  # each page's place as saved, once pages were replaced by others
+        # (-1: not saved; see __setitem__)
 
     def __reduce__(self):
         return Plan, (self.files, self.templates, self._places, self._tail)
@@ -87,14 +89,29 @@ class Plan(Sequence):
         n = range(len(self.files))[n]  # IndexError past the end, as Sequence's iteration expects
         spec = self._made.get(n)
         if spec is None:
-            start, end = self._starts[n], self._starts[n + 1]
+            saved = n if self._saved is None else self._saved[n]
+            start, end = self._starts[saved], self._starts[saved + 1]
             spec = self._made[n] = unpickled(self._tail.read(start, end - start), self._find, self._shared)
             self._refresh(spec)
         return spec
 
-    def __setitem__(self, n: int, spec: PageSpec) -> None:
-        """A page planned again (see pages.replan), in place of the snapshot's."""
-        self._made[range(len(self.files))[n]] = spec
+    def __setitem__(self, n: int | slice, spec: PageSpec | Iterable[PageSpec]) -> None:
+        """A page planned again (see pages.replan), in place of the snapshot's; or, given a
+        slice, a run of pages replaced by those planned again, however many (see pages.retag)."""
+        if type(n) is not slice:
+            self._made[range(len(self.files))[n]] = spec
+            return
+        first, end, _ = n.indices(len(self.files))
+        specs = list(spec)
+        shift = len(specs) - (end - first)
+        if self._saved is None:
+            self._saved = list(range(len(self.files)))
+        self._saved[first:end] = [-1] * len(specs)
+        self.files[first:end] = [s.file for s in specs]
+        self.templates[first:end] = [s.template for s in specs]
+        made = {k if k < first else k + shift: v for k, v in self._made.items() if not first <= k < end}
+        made.update(enumerate(specs, first))
+        self._made = made
 
     def opened(self, find: Callable[[str, str], object | None], shared: list) -> Plan:
         """The plan as loaded, ready to unpickle its pages: `find` resolves the entries they

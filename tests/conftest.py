@@ -137,7 +137,7 @@ def apply_edit(project: Path, kind: str, n: int) -> None:
             path.write_text(text[:match.start(1)] + value + text[match.end(1):])
     elif kind == "figures":  # a value its goal's record or the site's figures read, changed on its line
         path.write_text(_refigured(text, n))
-    elif kind == "retag":  # a tag added on its line, or taken away again (the dev server's edit in place)
+    elif kind == "retag":  # a tag added on its line, or taken away again (edited in place)
         mark = f"\ntags: [tag-{n % 3}, "
         path.write_text(text.replace(mark, "\ntags: [", 1) if mark in text else text.replace("\ntags: [", mark, 1))
     elif kind == "tags":  # a tag of its own (a tag page appears or goes), or one of another session's

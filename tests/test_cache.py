@@ -217,6 +217,24 @@ def test_figure_edits_are_built_from_the_last_plan_and_equal_a_full_build(projec
     assert "Second team demo" in (project / "_site/robots.txt").read_text()
 
 
+def test_tag_edits_are_built_from_the_last_plan_and_equal_a_full_build(project, cli, tmp_path, monkeypatch):
+    """Sessions' tags edited on their line: the last full build's plan is reused with its tag
+    pages planned again (a tag's page appears, and goes, and the sitemap with it); a session
+    retitled after it was given a tag is retitled on that tag's page too, which the last full
+    build's plan did not have. The site equals a full build after each edit."""
+    assert cli("build", project).code == 0
+    steps = [(SESSION, "tags: [painting, milestone]", "tags: [painting, milestone, framing]", True),  # a new tag
+             (SESSION, 'title: "Framed it"', 'title: "Framed and hung"', True),
+             (HARD_WIN, "tags: [speaking, demo]", "tags: [speaking]", True),  # another session keeps "demo"
+             (SETBACK, "tags: [speaking, conference]\n", "tags: [conference]\n", True),
+             (SESSION, "tags: [painting, milestone, framing]", "tags: [painting, milestone]", True),  # gone again
+             (SETBACK, "difficulty: 3", "difficulty: 4", True)]
+    build_in_steps(project, cli, tmp_path, monkeypatch, steps[:2])
+    assert "Framed and hung" in (project / "_site/tags/framing/index.html").read_text()
+    assert "tags/framing/" in (project / "_site/sitemap.xml").read_text()
+    build_in_steps(project, cli, tmp_path, monkeypatch, steps[2:])
+    assert not (project / "_site/tags/framing").exists()
+
 def test_a_title_edit_renders_again_the_pages_reading_the_site_wide_figures(project, cli, tmp_path, monkeypatch):
     """A template may read the lessons from `stats` (a site-wide figure) rather than from its
     page's context: its pages are rendered again when a retitled session's lesson changes."""
