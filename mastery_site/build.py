@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Protocol
 
 import jinja2
-from jinja2 import meta
 
 from . import __version__, collector
 from .aggregate import aggregate, refigure, retitle, today_of
@@ -52,6 +51,7 @@ from .pages import (
     images_of,
     naming_index,
     pages_naming,
+    pages_reading_bodies,
     plan,
     replan,
     retag,
@@ -75,7 +75,7 @@ from .snapshot import (
     snapshot_file,
 )
 from .sources import Scanned, identity, recorded_inputs, scan_inputs, settings_of
-from .theme import CompiledTemplates, environment, root_from, theme_chain
+from .theme import CompiledTemplates, TemplateReads, environment, root_from, template_reads, theme_chain
 
 
 @dataclass
@@ -113,7 +113,7 @@ class Caches:
     pages: dict[str, bytes | None] = field(default_factory=dict)  # page file in `output` → its key (see render_reusing)
     images: dict[str, tuple] = field(default_factory=dict)  # image file in `output` → its source (see _copy_images)
     output: str | None = None  # inputs digest of the site in the output folder, which the `pages` are in
-    volatile: tuple | None = None  # (page scope, templates that read site-wide figures)
+    templates: TemplateReads | None = None  # what the templates read besides their pages' contexts
     compiled: dict = field(default_factory=dict)  # Jinja bytecode (see CompiledTemplates)
     lastmod: dict = field(default_factory=dict)  # the git commit checked out and its dates (see git_lastmod)
     stored: dict = field(default_factory=dict)  # shard number → the Shard as read (see _same_shard)
@@ -318,7 +318,7 @@ def _write_output(site: Site, out: Path, inputs: str, head: str, options: Option
         caches.unlinked = (caches.output, set(pages) - staging.linked)
         caches.output = caches.snapshot = inputs
         caches.refigured, caches.retitled, caches.retagged = set(), set(), False
-        caches.volatile = getattr(env, "_mastery_volatile", None)
+        caches.templates = getattr(env, "_mastery_reads", None)
         _save_caches(store, caches, Snapshot(inputs, page_scope(site, chain), head,
                                              site.portfolio, site.stats, site.today, checked, specs,
                                              [s.key for s in site.portfolio.sessions]),
@@ -337,8 +337,8 @@ def _bare_environment(root: Path, chain: list[Path], caches: Caches | None) -> j
     env = environment(root, chain, reload=False)
     if caches is not None:
         env.bytecode_cache = CompiledTemplates(caches.compiled)
-        if caches.volatile is not None:  # spares parsing every template (see volatile_templates)
-            env._mastery_volatile = caches.volatile
+        if caches.templates is not None:  # spares parsing every template (see template_reads)
+            env._mastery_reads = caches.templates
     return env
 
 
@@ -385,10 +385,11 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     files = planned.files
     places = dict(zip(files, range(len(files)), strict=True))
     caches.refigured |= leeway.refigured
+    reshown = [entry for entry in edited if entry.source in leeway.reshown]  # more than their bodies edited
     caches.retitled.update(entry.goal for entry in edited if type(entry) is Session and entry.slug in leeway.retitled)
     if caches.refigured:  # since the snapshot
         restated = bool(leeway.refigured or leeway.retitled)  # the site-wide figures changed now
-        site, render = _refigured(site, caches, planned, places, since, edited, snapshot, restated)
+        site, render = _refigured(site, caches, planned, places, since, reshown, snapshot, restated)
     else:
         retitled = retitle(site.stats, since)
         if retitled is None:
@@ -396,17 +397,20 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
         update_records(planned, naming, retitled)
         # the pages holding the records of sessions retitled before this build show them as they
         # are in the site in `out`: only those of the sessions retitled now are rendered
-        render = pages_naming(planned, edited, naming, leeway.retitled)
+        render = pages_naming(planned, reshown, naming, leeway.retitled)
         restated = copied_titles(naming, leeway.retitled)
+    env = _environment(site, chain, caches)
+    reads = template_reads(env, snapshot.scope)
+    render |= pages_reading_bodies(planned, [e for e in edited if e.source not in leeway.reshown], naming,
+                                   reads.bodies)
     caches.retagged |= bool(leeway.retagged)
     if caches.retagged:  # since the snapshot: its tag pages are planned again, the pages found move
         render |= _retagged(site, caches, planned, edited, leeway.retagged)
         places = dict(zip(files, range(len(files)), strict=True))
         render &= places.keys()  # a tag's page may be gone
-    env = _environment(site, chain, caches)
     if restated:
-        volatile = volatile_templates(env, snapshot.scope)
-        render.update(file for file, template in zip(files, planned.templates, strict=True) if template in volatile)
+        render.update(file for file, template in zip(files, planned.templates, strict=True)
+                      if template in reads.volatile)
     options.progress.phase("rendering pages")
     live = os.path.join(out.resolve(), "")  # see _write_output
     with Staging(out, inputs, keep_spare=True, listing=listing) as staging:
@@ -686,7 +690,7 @@ def render_reusing(site: Site, chain: list[Path], env: jinja2.Environment, specs
     `seen`: the digests of big values (see pages.fingerprint), maybe some of the last build's
     (a goal's record, while the same object, is summed up once: 20 records, 11 ms)."""
     scope = page_scope(site, chain)
-    volatile = volatile_templates(env, scope)
+    volatile = template_reads(env, scope).volatile
     scope = hashlib.blake2b(repr(scope).encode(), digest_size=16).digest()
     fresh: Rendered = {}
     todo: list[PageSpec] = []
@@ -778,39 +782,6 @@ def _last_index(layout: SearchLayout, live: Path | str | None):
         return handle
     handle.close()  # changed since, or another site's
     return None
-
-
-SITE_WIDE = {"stats", "today"}  # globals whose value changes with almost any edit
-
-
-def volatile_templates(env: jinja2.Environment, scope: tuple) -> set[str]:
-    """Templates that read site-wide figures (directly or through what they extend, include or
-    import): their pages are rendered on every rebuild. Every other page is fully described by
-    its context and the page scope. Found from the templates' source, so custom themes are right too."""
-    cached = getattr(env, "_mastery_volatile", None)
-    if cached is not None and cached[0] == scope:
-        return cached[1]
-    names = env.list_templates()
-    bare = jinja2.Environment(loader=env.loader)  # meta hides names that are globals of its environment
-    bare.filters, bare.tests = env.filters, env.tests
-    reads: dict[str, tuple[set[str], list[str]]] = {}
-    for name in names:
-        try:
-            ast = bare.parse(env.loader.get_source(env, name)[0])
-            used = [t for t in meta.find_referenced_templates(ast) if t]
-            reads[name] = (meta.find_undeclared_variables(ast), used)
-        except jinja2.TemplateError:  # reported when a page renders with it; meanwhile never reuse
-            reads[name] = (set(SITE_WIDE), [])
-
-    def volatile(name: str, seen: frozenset = frozenset()) -> bool:
-        if name not in reads or name in seen:
-            return False
-        variables, used = reads[name]
-        return bool(variables & SITE_WIDE) or any(volatile(t, seen | {name}) for t in used)
-
-    result = {name for name in names if volatile(name)}
-    env._mastery_volatile = (scope, result)
-    return result
 
 
 def page_scope(site: Site, chain: list[Path]) -> tuple:

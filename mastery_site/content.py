@@ -28,7 +28,7 @@ from .fields import SLUG
 from .frontmatter import Document, decode, parse, split
 from .images import Image, Placer, is_local, resolve
 from .markup import Renderer, accelerated, slugify
-from .model import SESSION_ORDER, Config, Goal, Metric, Page, Portfolio, Session, Stored, stricter, visible
+from .model import BODY_FIELDS, SESSION_ORDER, Config, Goal, Metric, Page, Portfolio, Session, Stored, stricter, visible
 from .parallel import pmap
 from .sources import scan_content
 
@@ -403,7 +403,6 @@ def folder_of(entry: Goal | Session | Page) -> str:
     return f"sessions/{entry.slug}" if isinstance(entry, Session) else entry.slug
 
 
-BODY_FIELDS = {"body", "html", "text", "words", "images", "key", "rendered_from", "stored"}
 UNCACHED = ("body", "words", "html", "text", "stored")  # what the build cache does not keep with an entry
 
 
@@ -475,6 +474,7 @@ class Leeway:
     retitled: set[str] = field(default_factory=set)  # the slugs of the sessions retitled
     refigured: set[str | None] = field(default_factory=set)  # the goals of the sessions whose FIGURES changed
     retagged: set[str] = field(default_factory=set)  # the tags of the sessions retagged, before and after
+    reshown: set[str] = field(default_factory=set)  # the sources of the entries edited beyond their bodies
 
 
 FIGURES = ("difficulty", "outcome", "duration", "metrics", "milestone", "confidence_before", "confidence_after",
@@ -508,7 +508,9 @@ def in_place_edits(root: Path, config: Config, cache: FileCache, rels: set[str],
     renderer = renderer_for(config.allow_html, audience)
     for rel, stamp, old, new in edits:
         entry = old.entry
-        if new.title != entry.title:  # only with a `leeway` (see _fixed_part)
+        if _fixed_part(new, None) != _fixed_part(entry, None):  # only with a `leeway` (see _fixed_part)
+            leeway.reshown.add(entry.source)
+        if new.title != entry.title:
             leeway.retitled.add(entry.slug)
         if type(entry) is Session and _figures_of(new) != _figures_of(entry):  # likewise
             leeway.refigured.add(entry.goal)

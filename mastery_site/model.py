@@ -97,14 +97,22 @@ class Entry:
 
     visibility: str = "public"
     visibility_by_default: bool = True  # no `visibility:` key: the config's default applied
-    key: bytes = b""  # identifies the file version this entry was read from (content.version_key)
-    rendered_from: bytes = b""  # identifies what its body renders from (content.body_digest)
+    key: bytes = field(default=b"", repr=False)  # identifies the file version this entry was read from
+    # (content.version_key)
+    rendered_from: bytes = field(default=b"", repr=False)  # identifies what its body renders from
+    # (content.body_digest)
     draft: bool = False
-    body: str = ""  # Markdown source
-    html: str = ""  # rendered body, filled for the audience being built
-    text: str = ""  # the rendered body as plain text, for summaries
-    words: str = ""  # each word of `text` once, for the search index (see markup.search_words)
+    body: str = field(default="", repr=False)  # Markdown source
+    html: str = field(default="", repr=False)  # rendered body, filled for the audience being built
+    text: str = field(default="", repr=False)  # the rendered body as plain text, for summaries
+    words: str = field(default="", repr=False)  # each word of `text` once, for the search index (see
+    # markup.search_words)
     images: list[Image] = field(default_factory=list)
+
+
+# What an edit of an entry's body changes in it (see content.in_place_edits), shown by templates that
+# read them (see theme.template_reads): not in its repr, which a template printing an entry shows.
+BODY_FIELDS = {"body", "html", "text", "words", "images", "key", "rendered_from", "stored"}
 
 
 class Stored:

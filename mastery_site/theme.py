@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 import markupsafe
+from jinja2 import meta, nodes
 from jinja2.compiler import CodeGenerator
 
 from .charts import format_measure
@@ -22,6 +24,7 @@ from .diagnostics import Diagnostics, Where
 from .fields import Fields
 from .frontmatter import decode, parse_yaml
 from .markup import slugify, summarize
+from .model import BODY_FIELDS
 from .sources import BUILT_IN_THEMES
 
 
@@ -202,3 +205,94 @@ def duration(minutes: int | None) -> str:
         return ""
     hours, mins = divmod(minutes, 60)
     return f"{hours} h {mins} min" if hours and mins else f"{hours} h" if hours else f"{mins} min"
+
+
+SITE_WIDE = {"stats", "today"}  # globals whose value changes with almost any edit
+
+
+@dataclass
+class TemplateReads:
+    """What each template reads besides its page's context (directly or through what it extends,
+    includes or imports), found from the templates' source, so custom themes are right too."""
+
+    scope: tuple  # the page scope it was found for (see build.page_scope)
+    volatile: set[str]  # templates reading the site-wide figures: their pages are rendered on every rebuild
+    bodies: dict[str, frozenset[str] | None]  # template → the names in its page's context whose entries'
+    # bodies it reads (see _body_reads); None: it may read any entry's
+
+
+def template_reads(env: jinja2.Environment, scope: tuple) -> TemplateReads:
+    """The environment's templates' reads, found once for a page scope (kept on `env`)."""
+    cached = getattr(env, "_mastery_reads", None)
+    if cached is not None and cached.scope == scope:
+        return cached
+    names = env.list_templates()
+    bare = jinja2.Environment(loader=env.loader)  # meta hides names that are globals of its environment
+    bare.filters, bare.tests = env.filters, env.tests
+    reads: dict[str, tuple[bool, frozenset[str] | None, list[str]]] = {}
+    for name in names:
+        try:
+            ast = bare.parse(env.loader.get_source(env, name)[0])
+            used = [t for t in meta.find_referenced_templates(ast) if t]
+            reads[name] = (bool(meta.find_undeclared_variables(ast) & SITE_WIDE), _body_reads(ast), used)
+        except jinja2.TemplateError:  # reported when a page renders with it; meanwhile never reuse
+            reads[name] = (True, None, [])
+
+    def closure(name: str, seen: frozenset) -> tuple[bool, frozenset[str] | None]:
+        if name not in reads or name in seen:
+            return False, frozenset()
+        volatile, bodies, used = reads[name]
+        for other in used:
+            more_volatile, more_bodies = closure(other, seen | {name})
+            volatile = volatile or more_volatile
+            bodies = None if bodies is None or more_bodies is None else bodies | more_bodies
+        return volatile, bodies
+
+    found = {name: closure(name, frozenset()) for name in names}
+    env._mastery_reads = TemplateReads(scope, {name for name, (volatile, _) in found.items() if volatile},
+                                       {name: bodies for name, (_, bodies) in found.items()})
+    return env._mastery_reads
+
+
+def _body_reads(ast: nodes.Template) -> frozenset[str] | None:
+    """The names of the page's context (not bound in the template) whose entries' bodies the
+    template reads (`entry.html`), or None when it may read others' (`s.html` in a loop, a
+    name built as it renders, `attr`, a private attribute). Printing an entry whole shows no
+    body (see model.Entry). A page of a session whose body alone changed needs rendering again
+    only if its template reads that session's body (see build._edit_sessions)."""
+    bound = {node.name for node in ast.find_all(nodes.Name) if node.ctx != "load"}
+    for node in ast.find_all((nodes.Import, nodes.FromImport)):
+        bound.update([node.target] if type(node) is nodes.Import else
+                     [name if type(name) is str else name[1] for name in node.names])
+    names: set[str] = set()
+    keys = set()  # the constant subscripts read as attributes, below
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        key = node.attr if type(node) is nodes.Getattr else node.arg
+        if type(key) is nodes.Const:
+            keys.add(id(key))
+            key = key.value
+        elif type(node) is nodes.Getitem:
+            if _builds_text(key):
+                return None  # an attribute's name, maybe, made as it renders
+            continue
+        if type(key) is str and (key in BODY_FIELDS or key.startswith("_")):
+            base = node.node
+            if type(base) is not nodes.Name or base.name in bound:
+                return None
+            names.add(base.name)
+    if any(node.name == "attr" for node in ast.find_all(nodes.Filter)):
+        return None
+    for node in ast.find_all(nodes.Const):
+        if id(node) not in keys and type(node.value) is str and node.value in BODY_FIELDS:
+            return None  # map(attribute="html"), a subscript's name kept in a variable...
+    for node in ast.find_all(nodes.Keyword):
+        if node.key == "attribute" and type(node.value) is not nodes.Const:
+            return None
+    return frozenset(names)
+
+
+def _builds_text(key: nodes.Node) -> bool:
+    """Whether a subscript's key may be text made as the template renders (an index, an
+    attribute's value, a loop's variable are data: `ladder[loop.index0 - 1]`, `goals[s.goal]`)."""
+    return any(type(node) in (nodes.Concat, nodes.Filter, nodes.Call) or type(node) is nodes.Const
+               and type(node.value) is str for node in [key, *key.find_all(nodes.Node)])

@@ -118,30 +118,50 @@ def test_a_body_edit_looks_up_the_pages_naming_it_in_the_snapshot(project, cli, 
     assert site_files(project / "_site") == site_files(tmp_path / "full")
 
 
-def test_a_body_edit_unpickles_only_the_pages_it_renders(project, cli, tmp_path, monkeypatch):
+def test_a_body_edit_renders_the_pages_reading_the_body_and_unpickles_those_naming_it(project, cli, tmp_path,
+                                                                                      monkeypatch):
     """The snapshot's pages are pickled one by one (see snapshot.Plan): a body edit unpickles
-    those it renders, not every page of the plan, and they hold the snapshot's own entries and
-    goals' records, not copies."""
+    those naming the session, not every page of the plan, and they hold the snapshot's own
+    entries and goals' records, not copies. Of those, it renders the ones whose template reads
+    the session's body: its own page and the feeds, not the dashboard, its goal's page or its
+    tags' pages, which list its title."""
     assert cli("build", project).code == 0
     edit(project)
-    unpickled, rendered, shared = [], [], []
+    unpickled, rendered, sites = [], [], []
     unpickle, render = mastery_site.snapshot.unpickled, mastery_site.build.render_page
 
     def rendering(env, site, spec):
         rendered.append(spec.file)
-        if spec.file == "index.html":
-            records, sessions = site.stats["goals"], site.portfolio.sessions
-            shared.extend(any(r is record for r in records) for _, record in spec.context["cards"])
-            shared.extend(any(s is session for s in sessions) for session in spec.context["recent"])
+        sites.append(site)
         return render(env, site, spec)
 
     with monkeypatch.context() as patched:
         patched.setattr(mastery_site.snapshot, "unpickled", lambda *a: unpickled.append(unpickle(*a)) or unpickled[-1])
         patched.setattr(mastery_site.build, "render_page", rendering)
         assert cli("build", project).code == 0
-    assert "index.html" in rendered and {spec.file for spec in unpickled} == set(rendered)
-    assert len(unpickled) == len(rendered) < len(list((project / "_site").rglob("*.html"))) / 4
+    assert sorted(rendered) == ["feed.xml", "goals/watercolour/feed.xml", "sessions/2026-11-21-framed/index.html"]
+    files = {spec.file for spec in unpickled}
+    assert set(rendered) < files and {"index.html", "goals/watercolour/index.html", "tags/painting/index.html"} < files
+    assert len(unpickled) < len(list((project / "_site").rglob("*.html"))) / 4
+    dashboard, = (spec for spec in unpickled if spec.file == "index.html")
+    records, sessions = sites[0].stats["goals"], sites[0].portfolio.sessions
+    shared = [any(r is record for r in records) for _, record in dashboard.context["cards"]]
+    shared += [any(s is session for s in sessions) for session in dashboard.context["recent"]]
     assert shared and all(shared)
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(project / "_site") == site_files(tmp_path / "full")
+
+
+def test_a_body_edit_renders_the_pages_of_a_template_reading_bodies_in_a_list(project, cli, tmp_path):
+    """A custom timeline showing each session's summary reads every listed session's body:
+    its pages are rendered again after a body edit (the default one lists titles)."""
+    (project / "templates").mkdir()
+    (project / "templates/timeline.html").write_text(
+        "{% for s in sessions %}{{ s.title }}: {{ s.text | summary }}\n{% endfor %}")
+    assert cli("build", project).code == 0
+    edit(project, old="Simple oak frame", new="Plain oak frame")
+    assert cli("build", project).code == 0
+    assert "Plain oak frame" in (project / "_site/timeline/index.html").read_text()
     assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
     assert site_files(project / "_site") == site_files(tmp_path / "full")
 
