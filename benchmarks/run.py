@@ -154,7 +154,7 @@ def scenario(size: int, folder: Path, runs: int, with_hugo: bool) -> dict:
         session.write_text(re.sub(r"^difficulty: (\d)$", lambda m: f"difficulty: {int(m[1]) % 5 + 1}",
                                   session.read_text(), count=1, flags=re.M))
 
-    def retag() -> None:  # a tag of its own, in or out: everything is loaded, aggregated and planned again
+    def retag() -> None:  # a tag of its own, in or out: built in place too, with the tag pages planned again
         text = session.read_text()
         if "\ntags: [edited" in text:
             text = text.replace("\ntags: [edited, ", "\ntags: [", 1).replace("\ntags: [edited]", "", 1)
@@ -211,7 +211,7 @@ def report(size: int, f: dict) -> str:
              f"  one edited session (rated) {f['one difficulty edit']:7.2f}   = "
              f"{f['one difficulty edit ratio']:.1%} of cold (its difficulty: figures made again)",
              f"  one edited session (tags)  {f['one tags edit']:7.2f}   = "
-             f"{f['one tags edit ratio']:.1%} of cold (a tag: all loaded and planned again)",
+             f"{f['one tags edit ratio']:.1%} of cold (a tag: its tag pages planned again)",
              f"  peak RSS, largest process  {f['peak MiB']:7.0f} MiB cold, {f['peak MiB, one edit']:.0f} MiB "
              "one edit (with the cache)"]
     for name in HUGO_KINDS:

@@ -454,7 +454,7 @@ def _retagged(site: Site, caches: Caches, planned: Plan, edited: list, retagged:
     in place since (see pages.retag), and the files to render: the index of tags, the pages of
     the tags the sessions `edited` have, or had before this edit (`retagged`: see Leeway), and
     the sitemap when the site in `out` has other tag pages (forgotten by the cache: gone)."""
-    tags = {spec.file for spec in retag(planned, site.portfolio) if spec.template == "tag.html"}
+    tags = {spec.file for spec in retag(planned, site.portfolio)[0][1:]}  # after the index of tags
     live = {file for file in caches.pages if file.startswith("tags/") and file != "tags/index.html"}
     for gone in live - tags:
         del caches.pages[gone]

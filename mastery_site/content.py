@@ -71,7 +71,7 @@ class FileResult:
     entry: Goal | Session | Page | None
     spots: Spots
     items: list[Diagnostic]
-    image_checks: tuple[tuple[str, str], ...] = ()  # each local image's src and what was found (see _still_holds)
+    image_checks: tuple[tuple[str, str], ...] = ()  # each local image's src and what was found (see _stale)
 
 
 def _read_spots(result: FileResult, tail, offset: int, size: int) -> None:
@@ -110,7 +110,8 @@ def load(root: Path, config: Config, diags: Diagnostics, cache: FileCache | None
     files = _known_files(root, cache, changed) if cache and changed else None
     files = files if files is not None else found if found is not None else source_files(root)
     cached = cache or {}
-    todo = [(kind, rel, stamp[3]) for kind, rel, stamp in files if not _still_holds(root, rel, stamp, cached)]
+    stale = _stale(root, files, cached)
+    todo = [(kind, rel, stamp[3]) for kind, rel, stamp in files if rel in stale]
     read = dict(zip((rel for _, rel, _ in todo), pmap(_read_task, todo, jobs, (root, config)), strict=True))
     fresh: FileCache = {}
     for kind, rel, stamp in files:
@@ -140,17 +141,20 @@ def version_key(rel: str, stamp: tuple) -> bytes:
 def changed_files(root: Path, found: list[tuple[str, str, tuple]], cache: FileCache) -> set[str] | None:
     """Of the files `found` (see source_files), those whose cached result no longer holds (new
     ones included); None when a file of the cache is gone."""
-    changed = {rel for _, rel, stamp in found if not _still_holds(root, rel, stamp, cache)}
+    changed = _stale(root, found, cache)
     return changed if len(found) - len(changed - cache.keys()) == len(cache) else None
 
 
-def _still_holds(root: Path, rel: str, stamp: tuple, cache: FileCache) -> bool:
-    """Whether the cache's result of a file is what reading it now would yield: the same
-    version (stamp), and its local images found as they were (see _images_as_checked)."""
-    known = cache.get(rel)
-    if known is None or known[0] != stamp:
-        return False
-    return not known[1].image_checks or _images_as_checked(root, rel, known[1])
+def _stale(root: Path, files: list[tuple[str, str, tuple]], cache: FileCache) -> set[str]:
+    """The files whose cached result is not what reading them now would yield: not of the same
+    version (stamp), or their local images not found as they were (see _images_as_checked).
+    A loop, not a call a file: 10,000 files, 10 ms less."""
+    stale = set()
+    for _, rel, stamp in files:
+        known = cache.get(rel)
+        if known is None or known[0] != stamp or known[1].image_checks and not _images_as_checked(root, rel, known[1]):
+            stale.add(rel)
+    return stale
 
 
 def _known_files(root: Path, cache: FileCache, changed: set[str]) -> list[tuple[str, str, tuple]] | None:

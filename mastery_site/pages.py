@@ -293,28 +293,55 @@ def _sitemap(listed: list[tuple[str, dt.date | None]]) -> PageSpec:
     return PageSpec("sitemap.xml", "sitemap.xml", "Sitemap", {"urls": listed}, listed=False)
 
 
-def retag(specs: Replaceable, portfolio: Portfolio) -> list[PageSpec]:
+def retag(specs: Replaceable, portfolio: Portfolio, index: dict | None = None,
+          retagged: Iterable[Session] = ()) -> tuple[list[PageSpec], dict | None]:
     """After sessions' tags were edited in place (see content.in_place_edits), the tag pages
     planned again in `specs` (a tag's page may appear or go), and the sitemap listing them
-    when the tags are others (a tag page has no date): those pages, returned. `specs`: a
-    list, or a snapshot's Plan, whose pages are found by their files (not unpickled)."""
+    when the tags are others (a tag page has no date); returned: the tag pages, and `index`,
+    the naming_index of `specs` if given, as it is now, the sessions `retagged` being those
+    whose tags changed. `specs`: a list, or a snapshot's Plan, whose pages are found by their
+    files (not unpickled)."""
     files = _files_of(specs)
     first = files.index("tags/index.html")
     end = first + 1
     while end < len(files) and files[end].startswith("tags/"):
         end += 1
     fresh = _tag_pages(portfolio)
-    same = [spec.file for spec in fresh] == files[first:end]
+    old = files[first:end]
     specs[first:end] = fresh
-    if same:
-        return fresh
-    files = _files_of(specs)
-    at = len(files) - 1 - files[::-1].index("sitemap.xml")
-    urls = specs[at].context["urls"]
-    start = next(n for n, (path, _) in enumerate(urls) if path == "tags/") + 1
-    stop = next((n for n in range(start, len(urls)) if not urls[n][0].startswith("tags/")), len(urls))
-    specs[at] = _sitemap(urls[:start] + [(spec.path, None) for spec in fresh[1:]] + urls[stop:])
-    return [*fresh, specs[at]]
+    if [spec.file for spec in fresh] != old:
+        files = _files_of(specs)
+        at = len(files) - 1 - files[::-1].index("sitemap.xml")
+        urls = specs[at].context["urls"]
+        start = next(n for n, (path, _) in enumerate(urls) if path == "tags/") + 1
+        stop = next((n for n in range(start, len(urls)) if not urls[n][0].startswith("tags/")), len(urls))
+        specs[at] = _sitemap(urls[:start] + [(spec.path, None) for spec in fresh[1:]] + urls[stop:])
+    return fresh, _retagged_index(index, first, old, fresh, retagged) if index is not None else None
+
+
+def _retagged_index(index: dict, first: int, old: list[str], fresh: list[PageSpec],
+                    retagged: Iterable[Session]) -> dict:
+    """The naming index of a plan whose tag pages (`old`: their files, from `first`) were
+    replaced by `fresh` (see retag): the places of the pages after them moved, and those of
+    the tag pages found by file, but for the sessions `retagged`, found on the index of tags
+    and their tags' pages (at 10,000 sessions, none to ~25 ms, instead of 160 for the whole
+    index made again)."""
+    end = first + len(old)
+    shift = len(fresh) - len(old)
+    at = {spec.file: first + n for n, spec in enumerate(fresh)}
+    moved = dict(index)
+    if [spec.file for spec in fresh] != old:
+        now = [at.get(file) for file in old]
+        for key in index:
+            places = _places(index, key)
+            if places and places[-1] >= first:  # in order: the last is the furthest
+                kept = [n if n < first else n + shift if n >= end else now[n - first] for n in places]
+                moved[key] = array.array("i", sorted(n for n in kept if n is not None)).tobytes()
+    for session in retagged:
+        places = [n if n < first else n + shift for n in _places(index, session.source) if not first <= n < end]
+        tags = [at[file] for file in tag_page_files(session.tags) if file in at]
+        moved[session.source] = array.array("i", sorted(places + ([first, *tags] if tags else []))).tobytes()
+    return moved
 
 
 def _files_of(specs: Replaceable) -> list[str]:

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import mastery_site.rebuild
 from conftest import EDITS, REPO, apply_edit, site_files
 from mastery_site.build import Options, build
 from mastery_site.devserver import Handler
@@ -290,7 +291,7 @@ def test_pages_render_when_asked_and_a_template_error_brings_back_the_last_compl
     assert engine.rebuild().ok and engine.complete().ok and not engine.state.errors
 
 
-def test_a_body_edit_updates_the_model_in_place_and_serves_what_build_makes(project, tmp_path):
+def test_a_body_edit_updates_the_model_in_place_and_serves_what_build_makes(project, tmp_path, monkeypatch):
     options = Options("private")
     engine = Engine(project, options)
     assert engine.rebuild().ok and engine.complete().ok
@@ -324,6 +325,17 @@ def test_a_body_edit_updates_the_model_in_place_and_serves_what_build_makes(proj
     assert b"/tags/framing/" in engine.state.files["sitemap.xml"]
     assert engine.complete().ok
     out = build(project, tmp_path / "retagged", options).out
+    served = {k: (v.read_bytes() if isinstance(v, Path) else v) for k, v in engine.state.files.items()}
+    assert served == {k: v for k, v in site_files(out).items() if k != ".mastery-site"}
+    with monkeypatch.context() as patched:  # the index of the pages naming each entry moves with the tag pages
+        patched.setattr(mastery_site.rebuild, "naming_index", lambda specs: pytest.fail("the index made again"))
+        edit(project, "tags: [framing, ", "tags: [")  # the tag's page goes
+        assert engine.rebuild({project / SESSION}).ok and engine.last.specs is specs
+        edit(project, 'title: "Framed, tagged"', 'title: "Framed, untagged"')  # its win found by that index
+        assert engine.rebuild({project / SESSION}).ok and engine.last.specs is specs
+    assert b"Framed, untagged" in engine.state.files["wins/index.html"]
+    assert engine.complete().ok
+    out = build(project, tmp_path / "untagged", options).out
     served = {k: (v.read_bytes() if isinstance(v, Path) else v) for k, v in engine.state.files.items()}
     assert served == {k: v for k, v in site_files(out).items() if k != ".mastery-site"}
     edit(project, "goal: watercolour\n", "goal: watercolour\nvisibility: public\n")  # anything else: all
