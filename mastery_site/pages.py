@@ -145,16 +145,17 @@ def pages_naming(specs: list[PageSpec], entries: list[Goal | Session | Page], in
 
 def pages_reading_bodies(specs: Sequence[PageSpec], entries: list[Goal | Session | Page], index: dict,
                          bodies: Mapping[str, frozenset[str] | None]) -> set[str]:
-    """Of the pages naming `entries`, whose bodies alone were edited, the files of those whose
-    template may read one of those bodies (`bodies`: see theme.TemplateReads): its own page,
-    the feeds; not the lists of sessions, which show their titles (at 10,000 sessions, a body
-    edit rendered 13 pages in 110 ms, half of it its goal's page; now 3). `index`: naming_index."""
+    """Of the pages naming `entries`, whose bodies alone were edited, the files of their own
+    pages (whose description is the body's start) and of those whose template may read one
+    of those bodies (`bodies`: see theme.TemplateReads): the feeds; not the lists of
+    sessions, which show their titles (at 10,000 sessions, a body edit rendered 13 pages in
+    110 ms, half of it its goal's page; now 3). `index`: naming_index."""
     found = set()
     for entry in entries:
         for n in _places(index, entry.source):
             spec = specs[n]
             names = bodies.get(spec.template)
-            if names is None or any(spec.context.get(name) is entry for name in names):
+            if spec.source == entry.source or names is None or any(spec.context.get(name) is entry for name in names):
                 found.add(spec.file)
     return found
 

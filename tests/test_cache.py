@@ -154,14 +154,17 @@ def test_a_body_edit_renders_the_pages_reading_the_body_and_unpickles_those_nami
 
 def test_a_body_edit_renders_the_pages_of_a_template_reading_bodies_in_a_list(project, cli, tmp_path):
     """A custom timeline showing each session's summary reads every listed session's body:
-    its pages are rendered again after a body edit (the default one lists titles)."""
+    its pages are rendered again after a body edit (the default one lists titles); so is a
+    session's own page, whose description is its body's start, whatever its template reads."""
     (project / "templates").mkdir()
     (project / "templates/timeline.html").write_text(
         "{% for s in sessions %}{{ s.title }}: {{ s.text | summary }}\n{% endfor %}")
+    (project / "templates/session.html").write_text("{{ page.title }}: {{ page.description }}\n")
     assert cli("build", project).code == 0
     edit(project, old="Simple oak frame", new="Plain oak frame")
     assert cli("build", project).code == 0
     assert "Plain oak frame" in (project / "_site/timeline/index.html").read_text()
+    assert "Plain oak frame" in (project / "_site/sessions/2026-11-21-framed/index.html").read_text()
     assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
     assert site_files(project / "_site") == site_files(tmp_path / "full")
 
