@@ -233,10 +233,13 @@ def template_reads(env: jinja2.Environment, scope: tuple) -> TemplateReads:
     for name in names:
         try:
             ast = bare.parse(env.loader.get_source(env, name)[0])
-            used = [t for t in meta.find_referenced_templates(ast) if t]
-            reads[name] = (bool(meta.find_undeclared_variables(ast) & SITE_WIDE), _body_reads(ast), used)
+            used = list(meta.find_referenced_templates(ast))
         except jinja2.TemplateError:  # reported when a page renders with it; meanwhile never reuse
+            used = [None]
+        if None in used:  # a template named as it renders (`{% include kind ~ ".html" %}`): any at all
             reads[name] = (True, None, [])
+        else:
+            reads[name] = (bool(meta.find_undeclared_variables(ast) & SITE_WIDE), _body_reads(ast), used)
 
     def closure(name: str, seen: frozenset) -> tuple[bool, frozenset[str] | None]:
         if name not in reads or name in seen:

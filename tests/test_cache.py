@@ -154,16 +154,20 @@ def test_a_body_edit_renders_the_pages_reading_the_body_and_unpickles_those_nami
 
 def test_a_body_edit_renders_the_pages_of_a_template_reading_bodies_in_a_list(project, cli, tmp_path):
     """A custom timeline showing each session's summary reads every listed session's body:
-    its pages are rendered again after a body edit (the default one lists titles); so is a
+    its pages are rendered again after a body edit (the default one lists titles); so are a
+    tag's pages including, by a name made as they render, a template that does; and a
     session's own page, whose description is its body's start, whatever its template reads."""
     (project / "templates").mkdir()
     (project / "templates/timeline.html").write_text(
         "{% for s in sessions %}{{ s.title }}: {{ s.text | summary }}\n{% endfor %}")
+    (project / "templates/tag.html").write_text('{% set part = "summaries" %}{% include part ~ ".html" %}')
+    (project / "templates/summaries.html").write_text("{% for s in tag.sessions %}{{ s.text | summary }}\n{% endfor %}")
     (project / "templates/session.html").write_text("{{ page.title }}: {{ page.description }}\n")
     assert cli("build", project).code == 0
     edit(project, old="Simple oak frame", new="Plain oak frame")
     assert cli("build", project).code == 0
     assert "Plain oak frame" in (project / "_site/timeline/index.html").read_text()
+    assert "Plain oak frame" in (project / "_site/tags/painting/index.html").read_text()
     assert "Plain oak frame" in (project / "_site/sessions/2026-11-21-framed/index.html").read_text()
     assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
     assert site_files(project / "_site") == site_files(tmp_path / "full")
@@ -257,6 +261,7 @@ def test_tag_edits_are_built_from_the_last_plan_and_equal_a_full_build(project, 
     assert "tags/framing/" in (project / "_site/sitemap.xml").read_text()
     build_in_steps(project, cli, tmp_path, monkeypatch, steps[2:])
     assert not (project / "_site/tags/framing").exists()
+
 
 def test_a_title_edit_renders_again_the_pages_reading_the_site_wide_figures(project, cli, tmp_path, monkeypatch):
     """A template may read the lessons from `stats` (a site-wide figure) rather than from its
