@@ -8,7 +8,7 @@ The edit adds a line to the body (the everyday edit); or changes the title in th
 matter (made in place too, with the wins and lessons that copy it); or the title and the
 difficulty (a session's figures: in place too, with the site's figures and the pages that
 read them); or the title and the tags (in place too, with the tag pages and the
-sitemap; `build` loads everything again for it).
+sitemap).
 
 The client does what the page's live-reload script does: it listens to the server's
 events, and fetches the page when a rebuild is announced (again if that page still has

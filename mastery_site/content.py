@@ -512,15 +512,19 @@ def in_place_edits(root: Path, config: Config, cache: FileCache, rels: set[str],
     renderer = renderer_for(config.allow_html, audience)
     for rel, stamp, old, new in edits:
         entry = old.entry
-        if _fixed_part(new, None) != _fixed_part(entry, None):  # only with a `leeway` (see _fixed_part)
+        # each only with a `leeway` (see _fixed_part)
+        retitled = new.title != entry.title
+        refigured = type(entry) is Session and _figures_of(new) != _figures_of(entry)
+        retagged = type(entry) is Session and new.tags != entry.tags
+        if retitled or refigured or retagged:
             leeway.reshown.add(entry.source)
-        if new.title != entry.title:
+        if retitled:
             leeway.retitled.add(entry.slug)
-        if type(entry) is Session and _figures_of(new) != _figures_of(entry):  # likewise
+        if refigured:
             leeway.refigured.add(entry.goal)
             for name in FIGURES:
                 setattr(entry, name, getattr(new, name))
-        if type(entry) is Session and new.tags != entry.tags:  # likewise
+        if retagged:
             leeway.retagged.update(new.tags, entry.tags)  # all: a tag's name is the first one found
             entry.tags = new.tags
         was = body_key(entry)

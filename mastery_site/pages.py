@@ -299,20 +299,20 @@ def retag(specs: Replaceable, portfolio: Portfolio, index: dict | None = None,
     """After sessions' tags were edited in place (see content.in_place_edits), the tag pages
     planned again in `specs` (a tag's page may appear or go), and the sitemap listing them
     when the tags are others (a tag page has no date); returned: the tag pages, and `index`,
-    the naming_index of `specs` if given, as it is now, the sessions `retagged` being those
-    whose tags changed. `specs`: a list, or a snapshot's Plan, whose pages are found by their
-    files (not unpickled)."""
+    the naming_index of `specs` if given, as it is now, `retagged` holding the sessions whose
+    tags changed (others too, maybe). `specs`: a list, or a snapshot's Plan, whose pages are
+    found by their files (not unpickled)."""
     files = _files_of(specs)
     first = files.index("tags/index.html")
     end = first + 1
     while end < len(files) and files[end].startswith("tags/"):
         end += 1
+    sitemap = len(files) - 1 - files[::-1].index("sitemap.xml")  # after the tag pages
     fresh = _tag_pages(portfolio)
     old = files[first:end]
     specs[first:end] = fresh
     if [spec.file for spec in fresh] != old:
-        files = _files_of(specs)
-        at = len(files) - 1 - files[::-1].index("sitemap.xml")
+        at = sitemap + len(fresh) - len(old)
         urls = specs[at].context["urls"]
         start = next(n for n, (path, _) in enumerate(urls) if path == "tags/") + 1
         stop = next((n for n in range(start, len(urls)) if not urls[n][0].startswith("tags/")), len(urls))

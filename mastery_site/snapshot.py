@@ -80,6 +80,8 @@ class Plan(Sequence):
         # (-1: not saved; see __setitem__)
 
     def __reduce__(self):
+        if self._saved is not None:  # its files are no longer those of the pages saved
+            raise TypeError("a plan whose pages were replaced by others is saved by snapshot_file only")
         return Plan, (self.files, self.templates, self._places, self._tail)
 
     def __len__(self) -> int:

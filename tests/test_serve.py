@@ -182,9 +182,7 @@ def test_serve_and_build_produce_identical_pages_also_after_edits(project, tmp_p
     def same_as_build() -> None:
         out = tmp_path / f"build-{engine.state.site}"
         build(project, out, options)
-        built = site_files(out)
-        served = {k: (v.read_bytes() if isinstance(v, Path) else v) for k, v in engine.state.files.items()}
-        assert served == {k: v for k, v in built.items() if k != ".mastery-site"}
+        assert served_files(engine) == built_files(out)
 
     same_as_build()
     edit(project, 'title: "Framed it"', 'title: "Framed"')
@@ -203,6 +201,16 @@ def test_serve_and_build_produce_identical_pages_also_after_edits(project, tmp_p
     edit(project, "outcome: success", "outcome: setback", "content/sessions/2026/2026-06-07-walk-run-intervals.md")
     assert engine.rebuild().ok  # the goal's record is made again, the other goals' are kept
     same_as_build()
+
+
+def served_files(engine: Engine) -> dict[str, bytes]:
+    """Every file the dev server serves now, as bytes."""
+    return {k: (v.read_bytes() if isinstance(v, Path) else v) for k, v in engine.state.files.items()}
+
+
+def built_files(out: Path) -> dict[str, bytes]:
+    """Every file of a built site but its marker, which the dev server has no need of."""
+    return {k: v for k, v in site_files(out).items() if k != ".mastery-site"}
 
 
 def _stamps(project: Path) -> dict[Path, tuple[int, int]]:
@@ -236,9 +244,7 @@ def test_any_edits_serve_what_a_full_build_builds(edits, audience, tmp_path_fact
             continue
         assert outcome.ok, (kind, n)
         engine.complete()
-        served = {k: (v.read_bytes() if isinstance(v, Path) else v) for k, v in engine.state.files.items()}
-        built = site_files(tmp / "full")
-        assert served == {k: v for k, v in built.items() if k != ".mastery-site"}, (kind, n)
+        assert served_files(engine) == built_files(tmp / "full"), (kind, n)
 
 
 def test_a_front_matter_edit_keeps_the_other_session_pages_with_their_contexts(project):
@@ -304,8 +310,7 @@ def test_a_body_edit_updates_the_model_in_place_and_serves_what_build_makes(proj
     assert b"A brand-new opening line about cadence." in files["search-index.json"]  # made when asked for
     assert engine.complete().ok
     out = build(project, tmp_path / "built", options).out
-    served = {k: (v.read_bytes() if isinstance(v, Path) else v) for k, v in engine.state.files.items()}
-    assert served == {k: v for k, v in site_files(out).items() if k != ".mastery-site"}
+    assert served_files(engine) == built_files(out)
 
     edit(project, 'title: "Framed it"', 'title: "Framed, retitled"')  # a title: in place too
     assert engine.rebuild({project / SESSION}).ok and engine.last.specs is specs
@@ -314,8 +319,8 @@ def test_a_body_edit_updates_the_model_in_place_and_serves_what_build_makes(proj
     assert engine.rebuild({project / SESSION}).ok and engine.last.specs is specs
     assert engine.complete().ok
     out = build(project, tmp_path / "refigured", options).out
-    served = {k: (v.read_bytes() if isinstance(v, Path) else v) for k, v in engine.state.files.items()}
-    assert served == {k: v for k, v in site_files(out).items() if k != ".mastery-site"}
+    served = served_files(engine)
+    assert served == built_files(out)
     assert b"Framed, retitled" in served["wins/index.html"]  # a hard success now
     edit(project, "tags: [", "tags: [framing, ")  # its tags and title: in place too, with the tag pages
     edit(project, 'title: "Framed, retitled"', 'title: "Framed, tagged"')  # … and its win
@@ -325,8 +330,7 @@ def test_a_body_edit_updates_the_model_in_place_and_serves_what_build_makes(proj
     assert b"/tags/framing/" in engine.state.files["sitemap.xml"]
     assert engine.complete().ok
     out = build(project, tmp_path / "retagged", options).out
-    served = {k: (v.read_bytes() if isinstance(v, Path) else v) for k, v in engine.state.files.items()}
-    assert served == {k: v for k, v in site_files(out).items() if k != ".mastery-site"}
+    assert served_files(engine) == built_files(out)
     with monkeypatch.context() as patched:  # the index of the pages naming each entry moves with the tag pages
         patched.setattr(mastery_site.rebuild, "naming_index", lambda specs: pytest.fail("the index made again"))
         edit(project, "tags: [framing, ", "tags: [")  # the tag's page goes
@@ -336,8 +340,7 @@ def test_a_body_edit_updates_the_model_in_place_and_serves_what_build_makes(proj
     assert b"Framed, untagged" in engine.state.files["wins/index.html"]
     assert engine.complete().ok
     out = build(project, tmp_path / "untagged", options).out
-    served = {k: (v.read_bytes() if isinstance(v, Path) else v) for k, v in engine.state.files.items()}
-    assert served == {k: v for k, v in site_files(out).items() if k != ".mastery-site"}
+    assert served_files(engine) == built_files(out)
     edit(project, "goal: watercolour\n", "goal: watercolour\nvisibility: public\n")  # anything else: all
     assert engine.rebuild({project / SESSION}).ok and engine.last.specs is not specs
 
@@ -359,8 +362,7 @@ def test_a_title_edit_updates_the_model_in_place_and_serves_what_build_makes(pro
         assert new.encode() in engine.state.files["sessions/2026-10-02-cfp-rejected/index.html"]
         assert engine.complete().ok
         out = build(project, tmp_path / new, options).out
-        served = {k: (v.read_bytes() if isinstance(v, Path) else v) for k, v in engine.state.files.items()}
-        assert served == {k: v for k, v in site_files(out).items() if k != ".mastery-site"}
+        assert served_files(engine) == built_files(out)
 
 
 def test_a_rebuild_leaves_what_it_made_out_of_the_collectors_sight_until_settled(project):
