@@ -56,6 +56,7 @@ from .pages import (
     replan,
     retag,
     search_index,
+    search_index_edited,
     search_index_reusing,
     tag_page_files,
     update_records,
@@ -420,7 +421,8 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
                 staging.write(file, render_page(env, site, planned[places[file]]))
                 caches.pages[file] = None  # its fingerprint is not known: the next full build renders it
         _write_gone(staging, env, site, planned)
-        write_assets(site, chain, staging, caches, live=live)
+        write_assets(site, chain, staging, caches, live=live,
+                     edited=[(leeway.keys[entry.source], entry) for entry in edited])
         staging.commit(len(planned))
     caches.unlinked = (caches.output, caches.pages.keys() - staging.linked)
     caches.output = inputs
@@ -722,17 +724,19 @@ def render_reusing(site: Site, chain: list[Path], env: jinja2.Environment, specs
 
 
 def write_assets(site: Site, chain: list[Path], sink: Sink, caches: Caches | None, search: bool = True,
-                 live: Path | str | None = None) -> None:
+                 live: Path | str | None = None, edited: list[tuple[bytes, Goal | Session | Page]] | None = None,
+                 ) -> None:
     """Everything but the pages: search index (unless not `search`), images, theme and
     project static files. `live`: the site in the output folder, before the swap, whose search
-    index the build cache's is copied from in part (see _write_search_reusing)."""
+    index the build cache's is copied from in part (see _write_search_reusing, for `edited` too)."""
     if search and caches is not None and caches.layout is not None:
-        _write_search_reusing(site, sink, caches.layout, live)
+        _write_search_reusing(site, sink, caches.layout, live, edited)
     elif search:
         for rel, data in search_files(site, caches).items():
             sink.write(rel, data)
     sink.write(".nojekyll", b"")  # GitHub Pages: serve the site as it is
-    _copy_images(sink, site, caches.images if caches is not None and live is not None else None, live)
+    _copy_images(sink, site, caches.images if caches is not None and live is not None else None, live,
+                 same=edited is not None)
     for theme in reversed(chain):  # a child theme's assets override its parent's
         for rel, path in static_files(theme / "static", theme)[0]:
             sink.copy_file(path, f"assets/{rel}")
@@ -756,13 +760,18 @@ def _as_search_files(index: list) -> dict[str, list]:
     return dict(zip(SEARCH_FILES, (index, [b"window.MASTERY_SEARCH_INDEX = ", *index, b";\n"]), strict=True))
 
 
-def _write_search_reusing(site: Site, sink: Sink, layout: SearchLayout, live: Path | str | None) -> None:
+def _write_search_reusing(site: Site, sink: Sink, layout: SearchLayout, live: Path | str | None,
+                          edited: list[tuple[bytes, Goal | Session | Page]] | None = None) -> None:
     """The search index of a build with the build cache: the parts of entries unchanged since
     the last build copied from its index in `live`, if that is the file the last build wrote
-    (see pages.search_index_reusing); `layout` then describes the index written."""
+    (see pages.search_index_reusing; or, after an edit in place, pages.search_index_edited,
+    given the entries `edited` with their keys before); `layout` then describes the index written."""
     handle = _last_index(layout, live)
     try:
-        index = search_index_reusing(site.portfolio, layout, handle.fileno() if handle is not None else None)
+        fd = handle.fileno() if handle is not None else None
+        index = search_index_edited(site.portfolio, layout, fd, edited) if fd is not None and edited else None
+        if index is None:
+            index = search_index_reusing(site.portfolio, layout, fd)
         written = {rel: sink.write(rel, data) for rel, data in _as_search_files(index).items()}
     finally:
         if handle is not None:
@@ -799,28 +808,34 @@ def template_files(site: Site, chain: list[Path]) -> tuple[tuple[str, int], ...]
 
 
 def _copy_images(sink: Sink, site: Site, kept: dict[str, tuple] | None = None,
-                 live: Path | str | None = None) -> None:
+                 live: Path | str | None = None, same: bool = False) -> None:
     """Copy every shown image; outside private builds, location data is stripped first. With
     `kept` (the build cache's: each image file of the site in `live` and the source it was
     made from, as it was then), an image whose source is unchanged is taken from there, like
     an unchanged page (a portfolio's photos were read, stripped and written by every edit);
-    `kept` then describes the new site's."""
+    `kept` then describes the new site's. `same`: the site shows the images of the site in
+    `live` (an edit in place adds and removes none), found in `kept`, not among the entries
+    (at 10,000 sessions, 5 ms)."""
+    if same and kept is not None and None not in kept.values():
+        images = [(path, Path(source[0])) for path, source in kept.items()]
+    else:
+        images = [(image.path, image.source) for image in images_of(site.portfolio)]
     made = {}
-    for image in images_of(site.portfolio):
+    for path, image in images:
         try:
-            source = (str(image.source), *identity(os.stat(image.source)))
+            source = (str(image), *identity(os.stat(image)))
         except OSError:
             source = None  # gone since it was checked: copying it says so
-        if source is not None and kept is not None and kept.get(image.path) == source \
-                and sink.reuse(image.path, os.path.join(live, image.path)):
-            made[image.path] = source
+        if source is not None and kept is not None and kept.get(path) == source \
+                and sink.reuse(path, os.path.join(live, path)):
+            made[path] = source
             continue
-        stripped = without_location(image.source) if site.portfolio.audience != "private" else None
+        stripped = without_location(image) if site.portfolio.audience != "private" else None
         if stripped is None:
-            sink.copy_file(image.source, image.path)
+            sink.copy_file(image, path)
         else:
-            sink.write(image.path, stripped)
-        made[image.path] = source
+            sink.write(path, stripped)
+        made[path] = source
     if kept is not None:
         kept.clear()
         kept.update(made)

@@ -479,6 +479,7 @@ class Leeway:
     refigured: set[str | None] = field(default_factory=set)  # the goals of the sessions whose FIGURES changed
     retagged: set[str] = field(default_factory=set)  # the tags of the sessions retagged, before and after
     reshown: set[str] = field(default_factory=set)  # the sources of the entries edited beyond their bodies
+    keys: dict[str, bytes] = field(default_factory=dict)  # the version key each entry edited had, by source
 
 
 FIGURES = ("difficulty", "outcome", "duration", "metrics", "milestone", "confidence_before", "confidence_after",
@@ -528,6 +529,8 @@ def in_place_edits(root: Path, config: Config, cache: FileCache, rels: set[str],
             leeway.retagged.update(new.tags, entry.tags)  # all: a tag's name is the first one found
             entry.tags = new.tags
         was = body_key(entry)
+        if leeway is not None:
+            leeway.keys[entry.source] = entry.key
         entry.body, entry.title = new.body, new.title
         entry.key, entry.rendered_from = version_key(rel, stamp), body_digest(rel, new.body)
         key = body_key(entry)

@@ -84,6 +84,8 @@ def build_in_steps(project, cli, tmp_path, monkeypatch, steps) -> None:
         with monkeypatch.context() as patched:
             if in_place:
                 patched.setattr(mastery_site.build, "load_site", lambda *a, **k: pytest.fail("all was loaded again"))
+                patched.setattr(mastery_site.build, "search_index_reusing",
+                                lambda *a, **k: pytest.fail("every entry was walked for the search index"))
             assert cli("build", project).code == 0
         assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
         assert site_files(project / "_site") == site_files(tmp_path / "full"), (rel, old)
@@ -103,6 +105,20 @@ def test_body_edits_are_built_from_the_last_plan_and_equal_a_full_build(project,
              (SESSION, "Plain oak frame", "Oak frame", True)]
     build_in_steps(project, cli, tmp_path, monkeypatch, steps)
     assert "Light changed" in (project / "_site/sessions/2026-10-04-plein-air/index.html").read_text()
+
+
+def test_edits_in_place_to_several_sessions_at_once_equal_a_full_build(project, cli, tmp_path, monkeypatch):
+    """Several sessions edited in one build, one part of the search index longer, one shorter,
+    one the same length: the parts after each move by what came before them, in this build
+    and the next."""
+    assert cli("build", project).code == 0
+    edit(project, SESSION, "Simple oak frame", "A simple oak frame, sanded twice and oiled")
+    edit(project, PREVIOUS, "The light changed every ten minutes.", "Light.")
+    edit(project, SETBACK, 'title: "Conference proposal rejected"', 'title: "Conference proposal refused"')
+    build_in_steps(project, cli, tmp_path, monkeypatch, [(SESSION, "sanded twice", "sanded thrice", True),
+                                                         (PREVIOUS, "Light.", "Light, then rain.", True)])
+    index = (project / "_site/search-index.json").read_text()
+    assert "sanded thrice" in index and "rain" in index and "Conference proposal refused" in index
 
 
 def test_a_body_edit_looks_up_the_pages_naming_it_in_the_snapshot(project, cli, tmp_path, monkeypatch):
