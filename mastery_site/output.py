@@ -21,6 +21,7 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 from typing import NamedTuple
 
@@ -321,8 +322,10 @@ class Listing:
         """The paths found; None when `find` is missing or failed (the caller walks the folder)."""
         if self.found is None and self.process is not None and self.process.wait() == 0:
             self.output.seek(0)
-            # `find .` prints each path normalized, after "./" (normpath took 10 ms at 10,000 pages)
-            self.found = {os.fsdecode(path[2:]) for path in self.output.read().split(b"\0") if path}
+            # `find .` prints each path normalized, after "./" (normpath took 10 ms at 10,000 pages),
+            # decoded at once, as os.fsdecode would each (5 ms more)
+            text = self.output.read().decode(sys.getfilesystemencoding(), sys.getfilesystemencodeerrors())
+            self.found = {path[2:] for path in text.split("\0") if path}
         return self.found
 
     def close(self) -> None:
