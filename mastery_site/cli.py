@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .headstart import scan_ahead
 from .output import OutputError, check_output
-from .sources import AUDIENCES, scan_inputs, settings_of
+from .sources import AUDIENCES, Scanned, scan_inputs, settings_of
 
 if TYPE_CHECKING:
     from .diagnostics import Diagnostic
@@ -29,10 +30,12 @@ if TYPE_CHECKING:
 COLOURS = {"error": "\033[1;31m", "warning": "\033[1;33m", "note": "\033[1;36m"}
 
 
-def main(argv: list[str] | None = None, kept: list | None = None) -> int:
-    """`kept` gets what a build loaded and made, for the caller to free (see run)."""
+def main(argv: list[str] | None = None, kept: list | None = None, ahead: bool = False) -> int:
+    """`kept` gets what a build loaded and made, for the caller to free (see run). `ahead`: a
+    build may go on in a forked process, returning from here there too (see headstart.py)."""
     args = parser().parse_args(argv)
     args.kept = kept if kept is not None else []
+    args.ahead = ahead
     try:
         return args.run(args)
     except KeyboardInterrupt:
@@ -63,7 +66,7 @@ def run() -> None:
     does the same). Every file is closed and every worker gone by then (but the one saving
     the build cache: see cache.Store); only the standard streams may still hold output."""
     kept: list = []
-    code = main(kept=kept)
+    code = main(kept=kept, ahead=True)
     try:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -215,13 +218,21 @@ def cmd_build(args) -> int:
     out, scanned = args.output if args.output is not None else args.dir / "_site", None
     if not args.zip and not args.no_cache:
         check_output(out, args.dir, args.force)
-        scanned = scan_inputs(args.dir, out, settings_of(args.audience, args.drafts, args.base_url, args.today))
+        settings = settings_of(args.audience, args.drafts, args.base_url, args.today)
+        if args.ahead:  # the rest imported meanwhile, in another process (see headstart.py)
+            found, code = scan_ahead(lambda: scan_inputs(args.dir, out, settings), _up_to_date, _import_build)
+            if found is None:
+                return code
+            scanned = Scanned(*found)
+        else:
+            scanned = scan_inputs(args.dir, out, settings)
         args.kept.append(scanned)
         if scanned.up_to_date:
             print(f"Up to date: nothing changed since the last build in {out}/ "
                   f"({time.perf_counter() - started:.2f} s; --no-cache to build anyway)")
             return 0
-    from .build import Options, build  # the rest: there is something to build
+    _import_build()  # the rest: there is something to build
+    from .build import Options, build
     from .progress import Progress
 
     options = Options(args.audience, args.drafts, args.base_url, args.today, max(1, args.jobs), Progress())
@@ -236,6 +247,14 @@ def cmd_build(args) -> int:
     else:
         print(f"Built {what} in {seconds:.2f} s into {result.out}/ — open {result.out / 'index.html'}")
     return 0
+
+
+def _up_to_date(scanned: tuple) -> bool:
+    return scanned[-1]  # Scanned.up_to_date
+
+
+def _import_build() -> None:
+    from . import build, progress  # noqa: F401
 
 
 def cmd_check(args) -> int:

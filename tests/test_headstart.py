@@ -1,0 +1,63 @@
+"""The build's head start (headstart.py): the rest imported in a forked process while this
+one scans. Run in processes of their own: the forked process goes on with its caller's stack."""
+
+import subprocess
+import sys
+import textwrap
+
+SCRIPT = textwrap.dedent("""
+    import os, sys, time
+    from pathlib import Path
+    from mastery_site.headstart import scan_ahead
+
+    marker, nothing_to_do = Path(sys.argv[1]), sys.argv[2] == "done"
+
+    def prepare():
+        marker.write_text(str(os.getpid()))
+
+    def scan():  # sees the marker only if prepare() runs meanwhile, elsewhere
+        for _ in range(2000):
+            if marker.exists():
+                return ("seen", os.getpid(), nothing_to_do)
+            time.sleep(0.005)
+        return ("not seen", os.getpid(), nothing_to_do)
+
+    found, code = scan_ahead(scan, lambda found: found[2], prepare)
+    if found is None:
+        print(f"handed over; it exited with {code}")
+    elif found[1] == os.getpid():
+        print(f"{found[0]}; done here")
+    else:
+        print(f"{found[0]}; taken over by {marker.read_text() == str(os.getpid())}", flush=True)
+        os._exit(7)
+""")
+
+
+def run(tmp_path, how: str) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "prepared"), how],
+                          check=True, capture_output=True, text=True)
+    return done.stdout.splitlines()
+
+
+def test_the_scan_is_handed_to_the_process_that_prepared_meanwhile(tmp_path):
+    assert run(tmp_path, "build") == ["seen; taken over by True", "handed over; it exited with 7"]
+
+
+def test_with_nothing_to_do_the_scanning_process_goes_on_alone(tmp_path):
+    assert run(tmp_path, "done") == ["seen; done here"]
+
+
+def test_the_console_script_builds_and_rebuilds_after_an_edit(tmp_path):
+    """The real command (cli.run), scanning ahead: built, up to date, an edit built."""
+    command = [sys.executable, "-m", "mastery_site"]
+    subprocess.run([*command, "init", str(tmp_path)], check=True, capture_output=True)
+    outputs = []
+    for edit in (None, None, "A first step, edited."):
+        if edit:
+            session = next((tmp_path / "content/sessions").rglob("*.md"))
+            session.write_text(session.read_text() + f"\n{edit}\n")
+        done = subprocess.run([*command, "build", str(tmp_path)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout.split(" ")[0])
+    assert outputs == ["Built", "Up", "Built"]
+    assert any("A first step, edited." in page.read_text() for page in (tmp_path / "_site/sessions").rglob("*.html"))
