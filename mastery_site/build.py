@@ -390,8 +390,9 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     caches.retitled.update(entry.goal for entry in edited if type(entry) is Session and entry.slug in leeway.retitled)
     if caches.refigured:  # since the snapshot
         restated = bool(leeway.refigured or leeway.retitled)  # the site-wide figures changed now
-        site, render = _refigured(site, caches, planned, places, since, reshown, snapshot, restated)
+        site, render, keys = _refigured(site, caches, planned, places, since, reshown, snapshot, restated)
     else:
+        keys = {}
         retitled = retitle(site.stats, since)
         if retitled is None:
             return None
@@ -419,7 +420,9 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
         for file in render | staging.take_linked(places.keys() - render):
             if file in render or not staging.reuse(file, live + file):
                 staging.write(file, render_page(env, site, planned[places[file]]))
-                caches.pages[file] = None  # its fingerprint is not known: the next full build renders it
+                # its fingerprint, when known (else the next full build renders it, and every edit in
+                # place that plans it again: at 10,000 sessions, up to ~100 pages after a few edits)
+                caches.pages[file] = keys.get(file) if planned.templates[places[file]] not in reads.volatile else None
         _write_gone(staging, env, site, planned)
         write_assets(site, chain, staging, caches, live=live,
                      edited=[(leeway.keys[entry.source], entry) for entry in edited])
@@ -431,24 +434,24 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
 
 
 def _refigured(site: Site, caches: Caches, planned: Plan, places: dict[str, int], since: list[Session],
-               edited: list, snapshot: Snapshot, changed: bool) -> tuple[Site, set[str]]:
+               edited: list, snapshot: Snapshot, changed: bool) -> tuple[Site, set[str], dict[str, bytes]]:
     """The site with the figures as they are now, sessions of `caches.refigured` having had theirs
-    edited in place since the snapshot (`since`: every session edited in place since), and the
+    edited in place since the snapshot (`since`: every session edited in place since), the
     files of the pages to render: those naming the entries `edited` now and, if they `changed`
     the figures (or the titles they copy), those planned again (see pages.replan) whose
     fingerprint is not the one of the page in `out` (else the site in `out` has the figures as
-    they are: ~30 ms less at 10,000 sessions). The goals of the sessions retitled since are
-    made again and planned again too: their wins and lessons copy the titles (no need for
-    aggregate.retitle)."""
+    they are: ~30 ms less at 10,000 sessions), and those fingerprints, by file. The goals of
+    the sessions retitled since are made again and planned again too: their wins and lessons
+    copy the titles (no need for aggregate.retitle)."""
     goals = caches.refigured | caches.retitled
     site = dataclasses.replace(site, stats=refigure(site.portfolio, site.stats, goals))
     fresh = replan(planned, places, site.portfolio, site.stats, site.today, {}, goals, {s.source for s in since})
     render = pages_naming(planned, edited, snapshot.naming)
     scope = hashlib.blake2b(repr(snapshot.scope).encode(), digest_size=16).digest()  # see render_reusing
     seen: dict = {}
-    render.update(spec.file for spec in fresh if changed and spec.file not in render
-                  and caches.pages.get(spec.file) != scope + spec.digest(seen))
-    return site, render
+    keys = {spec.file: scope + spec.digest(seen) for spec in fresh} if changed else {}
+    render.update(file for file, key in keys.items() if caches.pages.get(file) != key)
+    return site, render, keys
 
 
 def _retagged(site: Site, caches: Caches, planned: Plan, edited: list, retagged: set[str]) -> set[str]:
