@@ -81,11 +81,14 @@ def _take_over(read: int, prepare: Callable[[], None]) -> tuple:
 
 
 def _exit_code(pid: int) -> int:
-    """Wait for the forked process to end, Ctrl-C included (it gets it too, and says so)."""
-    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """Wait for the forked process to end, Ctrl-C included (it gets it too, and says so); a
+    SIGTERM sent to this process (by `timeout`, say) is passed on to it."""
+    handlers = (signal.signal(signal.SIGINT, signal.SIG_IGN),
+                signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGTERM)))
     try:
         _, status = os.waitpid(pid, 0)
     finally:
-        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGINT, handlers[0])
+        signal.signal(signal.SIGTERM, handlers[1])
     code = os.waitstatus_to_exitcode(status)
     return code if code >= 0 else 128 - code

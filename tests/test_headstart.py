@@ -1,9 +1,11 @@
 """The build's head start (headstart.py): the rest imported in a forked process while this
 one scans. Run in processes of their own: the forked process goes on with its caller's stack."""
 
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 SCRIPT = textwrap.dedent("""
     import os, sys, time
@@ -29,6 +31,9 @@ SCRIPT = textwrap.dedent("""
         print(f"{found[0]}; done here")
     else:
         print(f"{found[0]}; taken over by {marker.read_text() == str(os.getpid())}", flush=True)
+        if sys.argv[2] == "term":  # a long build: the test stops the command meanwhile
+            Path(f"{marker}.taken").write_text("")
+            time.sleep(30)
         os._exit(7)
 """)
 
@@ -45,6 +50,18 @@ def test_the_scan_is_handed_to_the_process_that_prepared_meanwhile(tmp_path):
 
 def test_with_nothing_to_do_the_scanning_process_goes_on_alone(tmp_path):
     assert run(tmp_path, "done") == ["seen; done here"]
+
+
+def test_a_sigterm_to_the_command_stops_the_process_that_took_over(tmp_path):
+    command = [sys.executable, "-c", SCRIPT, str(tmp_path / "prepared"), "term"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    for _ in range(2000):  # until the forked process took the scan over
+        if (tmp_path / "prepared.taken").exists():
+            break
+        time.sleep(0.01)
+    process.send_signal(signal.SIGTERM)
+    out, _ = process.communicate(timeout=20)
+    assert out.splitlines() == ["seen; taken over by True", "handed over; it exited with 143"]
 
 
 def test_the_console_script_builds_and_rebuilds_after_an_edit(tmp_path):
