@@ -220,7 +220,8 @@ def cmd_build(args) -> int:
         check_output(out, args.dir, args.force)
         settings = settings_of(args.audience, args.drafts, args.base_url, args.today)
         if args.ahead:  # the rest imported meanwhile, in another process (see headstart.py)
-            found, code = scan_ahead(lambda: scan_inputs(args.dir, out, settings), _up_to_date, _import_build)
+            found, code = scan_ahead(lambda: scan_inputs(args.dir, out, settings), lambda s: s.up_to_date,
+                                     _import_build)
             if found is None:
                 return code
             scanned = Scanned(*found)
@@ -231,8 +232,7 @@ def cmd_build(args) -> int:
             print(f"Up to date: nothing changed since the last build in {out}/ "
                   f"({time.perf_counter() - started:.2f} s; --no-cache to build anyway)")
             return 0
-    _import_build()  # the rest: there is something to build
-    from .build import Options, build
+    from .build import Options, build  # the rest: there is something to build
     from .progress import Progress
 
     options = Options(args.audience, args.drafts, args.base_url, args.today, max(1, args.jobs), Progress())
@@ -249,11 +249,8 @@ def cmd_build(args) -> int:
     return 0
 
 
-def _up_to_date(scanned: tuple) -> bool:
-    return scanned[-1]  # Scanned.up_to_date
-
-
 def _import_build() -> None:
+    """What a build imports once it knows there is something to build (see headstart.py)."""
     from . import build, progress  # noqa: F401
 
 
