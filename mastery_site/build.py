@@ -772,8 +772,9 @@ def _write_search_reusing(site: Site, sink: Sink, layout: SearchLayout, live: Pa
     handle = _last_index(layout, live)
     try:
         fd = handle.fileno() if handle is not None else None
-        index = search_index_edited(site.portfolio, layout, fd, edited) if fd is not None and edited else None
-        if index is None:
+        if fd is not None and edited is not None:
+            index = search_index_edited(site.portfolio, layout, fd, edited)
+        else:
             index = search_index_reusing(site.portfolio, layout, fd)
         written = {rel: sink.write(rel, data) for rel, data in _as_search_files(index).items()}
     finally:

@@ -700,21 +700,21 @@ def search_index_reusing(portfolio: Portfolio, layout: SearchLayout, fd: int | N
 
 
 def search_index_edited(portfolio: Portfolio, layout: SearchLayout, fd: int,
-                        edited: Iterable[tuple[bytes, Goal | Session | Page]]) -> list[bytes | Span] | None:
+                        edited: Iterable[tuple[bytes, Goal | Session | Page]]) -> list[bytes | Span]:
     """The index of an edit in place (see content.in_place_edits), from the last build's index,
     open as `fd`, the file `layout` describes: the parts of the entries `edited` (each with
     its key before the edit) made again, the runs between them copied, the places after them
     moved. Without the walk of every entry `search_index_reusing` takes (an edit at 10,000
-    sessions: ~20 ms more): an edit in place adds, removes and moves no entry. None when an
-    entry edited is not in that index (one not shown): the caller walks them all."""
+    sessions: ~20 ms more): an edit in place adds, removes and moves no entry, nor shows or
+    hides one, so an entry edited that is not in that index (not shown, or its goal not
+    shown) is not in this one either."""
     titles = {slug: goal.title for slug, goal in portfolio.goals.items()}
     changes = []
     for was, entry in edited:
-        goal = titles[entry.goal] if type(entry) is Session and entry.goal else ""
-        place = layout.places.get((was, goal))
-        if place is None:
-            return None
-        changes.append((place, (was, goal), (entry.key, goal), _search_part(entry, goal)))
+        goal = titles.get(entry.goal) if type(entry) is Session and entry.goal else ""
+        place = layout.places.get((was, goal)) if goal is not None else None
+        if place is not None:
+            changes.append((place, (was, goal), (entry.key, goal), _search_part(entry, goal)))
     changes.sort()
     parts: list[bytes | Span] = []
     starts, shifts = [-1], [0]  # after where each replaced part starts, how far the next parts move

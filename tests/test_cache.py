@@ -121,6 +121,15 @@ def test_edits_in_place_to_several_sessions_at_once_equal_a_full_build(project, 
     assert "sanded thrice" in index and "rain" in index and "Conference proposal refused" in index
 
 
+def test_an_edit_in_place_of_a_session_not_shown_keeps_the_search_index(project, cli, tmp_path, monkeypatch):
+    """A session whose goal the public edition does not show is edited in place: it is not in
+    the search index before, nor after (found by test_any_edits_build_what_a_full_build_builds)."""
+    assert cli("build", project).code == 0
+    hidden = "content/sessions/2026/2026-10-06-the-conversation.md"  # its goal is the mentor's
+    build_in_steps(project, cli, tmp_path, monkeypatch, [(hidden, "\n---\n", "\n---\nEdited first. ", True),
+                                                         (SESSION, "Simple oak frame", "Plain oak frame", True)])
+
+
 def test_a_body_edit_looks_up_the_pages_naming_it_in_the_snapshot(project, cli, tmp_path, monkeypatch):
     """The snapshot keeps which pages name each entry (pages.naming_index, made by the process
     that saves it): a body edit walks no page's context to find the pages to render again."""
