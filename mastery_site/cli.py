@@ -219,7 +219,7 @@ def cmd_build(args) -> int:
     if not args.zip and not args.no_cache:
         check_output(out, args.dir, args.force)
         settings = settings_of(args.audience, args.drafts, args.base_url, args.today)
-        if args.ahead:  # the rest imported meanwhile, in another process (see headstart.py)
+        if args.ahead and args.jobs > 1:  # the rest imported meanwhile, in another process (see headstart.py)
             found, code = scan_ahead(lambda: scan_inputs(args.dir, out, settings), lambda s: s.up_to_date,
                                      _import_build)
             if found is None:

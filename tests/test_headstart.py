@@ -78,3 +78,15 @@ def test_the_console_script_builds_and_rebuilds_after_an_edit(tmp_path):
         outputs.append(done.stdout.split(" ")[0])
     assert outputs == ["Built", "Up", "Built"]
     assert any("A first step, edited." in page.read_text() for page in (tmp_path / "_site/sessions").rglob("*.html"))
+
+
+def test_with_one_process_allowed_the_command_scans_and_builds_alone(tmp_path):
+    """`-j 1` is one process: no head start (the console script with scan_ahead made to fail)."""
+    subprocess.run([sys.executable, "-m", "mastery_site", "init", str(tmp_path)], check=True, capture_output=True)
+    script = ("import sys\nimport mastery_site.cli as cli\n"
+              "cli.scan_ahead = lambda *a: sys.exit('scanned ahead')\n"
+              "sys.argv = ['mastery-site', *sys.argv[1:]]\ncli.run()\n")
+    runs = {jobs: subprocess.run([sys.executable, "-c", script, "build", str(tmp_path), "-j", jobs],
+                                 capture_output=True, text=True) for jobs in ("1", "2")}
+    assert runs["1"].returncode == 0 and runs["1"].stdout.startswith("Built")
+    assert runs["2"].returncode == 1 and runs["2"].stderr.strip() == "scanned ahead"
