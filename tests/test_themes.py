@@ -43,6 +43,20 @@ def test_portfolio_templates_override_the_theme(cli, tmp_path):
     assert (tmp_path / "_site/404.html").read_text() == "Lost? My progress portfolio\n"
 
 
+def test_dates_are_written_with_the_months_names_strftime_gives(cli, tmp_path):
+    """`datefmt` names each month as strftime does, long and short (found once, not per date)."""
+    import datetime as dt
+
+    days = [dt.date(2026, month, month + 1) for month in range(1, 13)]
+    template = "{% for d in days.split() %}{{ d | datefmt }}|{{ d | datefmt('short') }}\n{% endfor %}"
+    write_tree(tmp_path, {**BASE, "templates/404.html": "{% set days = '" + " ".join(map(str, days)) + "' %}"
+                          + template})
+    assert cli("build", tmp_path).code == 0
+    assert (tmp_path / "_site/404.html").read_text().splitlines() == [
+        f"{d:%B} {d.day}, {d.year}|{d:%b} {d.day}" for d in days]
+    assert "<time datetime=\"2026-01-02\">January 2, 2026</time>" in (tmp_path / "_site/index.html").read_text()
+
+
 def test_a_goal_page_reads_the_builds_today(cli, tmp_path):
     """SPEC: "today" is --today if given. Goal pages carry it in their context (it keys their
     reuse), so a template there must see the same day as everywhere else."""
