@@ -242,6 +242,18 @@ def test_title_edits_are_built_from_the_last_plan_and_equal_a_full_build(project
     assert "The team demo again" in (project / "_site/wins/index.html").read_text()
 
 
+def test_a_page_an_edit_planned_again_and_rendered_is_kept_by_the_next(project, cli, tmp_path, monkeypatch):
+    """A goal's page, planned again and rendered after a difficulty edit of one of its sessions,
+    keeps its fingerprint in the cache: a difficulty edit in another goal, which plans it again
+    too (its goal's figures were edited since the last full build), links it unchanged."""
+    assert cli("build", project).code == 0
+    build_in_steps(project, cli, tmp_path, monkeypatch, [(SETBACK, "difficulty: 3", "difficulty: 4", True)])
+    goal_page = project / "_site/goals/public-speaking/index.html"
+    before = inode(goal_page)
+    build_in_steps(project, cli, tmp_path, monkeypatch, [(SESSION, "difficulty: 2", "difficulty: 3", True)])
+    assert inode(goal_page) == before
+
+
 def test_figure_edits_are_built_from_the_last_plan_and_equal_a_full_build(project, cli, tmp_path, monkeypatch):
     """Sessions' figures (difficulty, metrics, outcome...) edited on their lines: the last full
     build's model and plan are reused, with the figures of their goals and of the site made
