@@ -19,8 +19,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__
-from .headstart import scan_ahead
+from . import __version__, headstart
 from .output import OutputError, check_output
 from .sources import AUDIENCES, Scanned, scan_inputs, settings_of
 
@@ -72,6 +71,7 @@ def run() -> None:
         sys.stderr.flush()
     except (OSError, ValueError):  # a closed pipe: let the interpreter report it as usual
         raise SystemExit(code) from None
+    headstart.exiting(code)
     os._exit(code)
 
 
@@ -220,8 +220,8 @@ def cmd_build(args) -> int:
         check_output(out, args.dir, args.force)
         settings = settings_of(args.audience, args.drafts, args.base_url, args.today)
         if args.ahead and args.jobs > 1:  # the rest imported meanwhile, in another process (see headstart.py)
-            found, code = scan_ahead(lambda: scan_inputs(args.dir, out, settings), lambda s: s.up_to_date,
-                                     _import_build)
+            found, code = headstart.scan_ahead(lambda: scan_inputs(args.dir, out, settings),
+                                               lambda s: s.up_to_date, _import_build)
             if found is None:
                 return code
             scanned = Scanned(*found)

@@ -1,6 +1,7 @@
 """The build's head start (headstart.py): the rest imported in a forked process while this
 one scans. Run in processes of their own: the forked process goes on with its caller's stack."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -34,6 +35,10 @@ SCRIPT = textwrap.dedent("""
         if sys.argv[2] == "term":  # a long build: the test stops the command meanwhile
             Path(f"{marker}.taken").write_text("")
             time.sleep(30)
+        if sys.argv[2] == "linger":  # says its exit code, then takes long to be gone
+            from mastery_site.headstart import exiting
+            exiting(5)
+            time.sleep(30)
         os._exit(7)
 """)
 
@@ -64,6 +69,18 @@ def test_a_sigterm_to_the_command_stops_the_process_that_took_over(tmp_path):
     assert out.splitlines() == ["seen; taken over by True", "handed over; it exited with 143"]
 
 
+def test_the_command_ends_with_the_code_the_process_that_took_over_says_not_once_it_is_gone(tmp_path):
+    """Its output to a file: the lingering process holds it open, a pipe would not end."""
+    with open(tmp_path / "out", "w") as out:
+        process = subprocess.Popen([sys.executable, "-c", SCRIPT, str(tmp_path / "prepared"), "linger"], stdout=out)
+        try:
+            assert process.wait(timeout=20) == 0  # without the code said: 30 s, until the sleep ends
+        finally:
+            process.kill()
+            os.kill(int((tmp_path / "prepared").read_text()), signal.SIGKILL)
+    assert (tmp_path / "out").read_text().splitlines() == ["seen; taken over by True", "handed over; it exited with 5"]
+
+
 def test_the_console_script_builds_and_rebuilds_after_an_edit(tmp_path):
     """The real command (cli.run), scanning ahead: built, up to date, an edit built."""
     command = [sys.executable, "-m", "mastery_site"]
@@ -84,7 +101,7 @@ def test_with_one_process_allowed_the_command_scans_and_builds_alone(tmp_path):
     """`-j 1` is one process: no head start (the console script with scan_ahead made to fail)."""
     subprocess.run([sys.executable, "-m", "mastery_site", "init", str(tmp_path)], check=True, capture_output=True)
     script = ("import sys\nimport mastery_site.cli as cli\n"
-              "cli.scan_ahead = lambda *a: sys.exit('scanned ahead')\n"
+              "cli.headstart.scan_ahead = lambda *a: sys.exit('scanned ahead')\n"
               "sys.argv = ['mastery-site', *sys.argv[1:]]\ncli.run()\n")
     runs = {jobs: subprocess.run([sys.executable, "-c", script, "build", str(tmp_path), "-j", jobs],
                                  capture_output=True, text=True) for jobs in ("1", "2")}
