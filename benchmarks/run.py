@@ -215,7 +215,7 @@ def report(size: int, f: dict) -> str:
              f"  one edited session (tags)  {f['one tags edit']:7.2f}   = "
              f"{f['one tags edit ratio']:.1%} of cold (a tag: its tag pages planned again)",
              f"  peak RSS, largest process  {f['peak MiB']:7.0f} MiB cold, {f['peak MiB, one edit']:.0f} MiB "
-             "one edit (with the cache)"]
+             "one edit (with the cache, -j 1)"]
     for name in HUGO_KINDS:
         if name in f:
             lines.append(f"  {name:26} {f[name]:7.2f}   ours = {cold / f[name]:.2f}x"
