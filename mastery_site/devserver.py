@@ -194,11 +194,11 @@ def serve(root: Path, options: Options, host: str, port: int, open_browser: bool
     watcher = Watcher(engine, lambda outcome, state: report(outcome, state, out))
     watcher.start()
     url = f"http://{'localhost' if host in ('127.0.0.1', '::1') else host}:{server.server_address[1]}/"
-    print(f"Serving {options.audience} edition of {root} at {url} (Ctrl-C to stop)", file=out, flush=True)
-    if open_browser:
-        threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
     signal.signal(signal.SIGTERM, _interrupt)
-    try:
+    try:  # from the moment it says it serves: a Ctrl-C right after stops it as cleanly
+        print(f"Serving {options.audience} edition of {root} at {url} (Ctrl-C to stop)", file=out, flush=True)
+        if open_browser:
+            threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         pass
