@@ -487,6 +487,7 @@ class Leeway:
     refigured: set[str | None] = field(default_factory=set)  # the goals of the sessions whose FIGURES changed
     retagged: set[str] = field(default_factory=set)  # the tags of the sessions retagged, before and after
     reshown: set[str] = field(default_factory=set)  # the sources of the entries edited beyond their bodies
+    relabelled: set[str] = field(default_factory=set)  # … of those whose tags alone were (see theme._reads)
     keys: dict[str, bytes] = field(default_factory=dict)  # the version key each entry edited had, by source
 
 
@@ -527,6 +528,8 @@ def in_place_edits(root: Path, config: Config, cache: FileCache, rels: set[str],
         retagged = type(entry) is Session and new.tags != entry.tags
         if retitled or refigured or retagged:
             leeway.reshown.add(entry.source)
+        if retagged and not (retitled or refigured):
+            leeway.relabelled.add(entry.source)
         if retitled:
             leeway.retitled.add(entry.slug)
         if refigured:

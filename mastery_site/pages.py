@@ -143,18 +143,19 @@ def pages_naming(specs: list[PageSpec], entries: list[Goal | Session | Page], in
     return {specs[n].file for key in keys for n in _places(index, key)}
 
 
-def pages_reading_bodies(specs: Sequence[PageSpec], entries: list[Goal | Session | Page], index: dict,
-                         bodies: Mapping[str, frozenset[str] | None]) -> set[str]:
-    """Of the pages naming `entries`, whose bodies alone were edited, the files of their own
-    pages (whose description is the body's start) and of those whose template may read one
-    of those bodies (`bodies`: see theme.TemplateReads): the feeds; not the lists of
-    sessions, which show their titles (at 10,000 sessions, a body edit rendered 13 pages in
-    110 ms, half of it its goal's page; now 3). `index`: naming_index."""
+def pages_reading(specs: Sequence[PageSpec], entries: list[Goal | Session | Page], index: dict,
+                  reads: Mapping[str, frozenset[str] | None]) -> set[str]:
+    """Of the pages naming `entries`, whose bodies alone (or tags alone) were edited, the files
+    of their own pages (whose description is the body's start) and of those whose template
+    may read one of those bodies (`reads`: see theme.TemplateReads): the feeds; not the lists
+    of sessions, which show their titles (at 10,000 sessions, a body edit rendered 13 pages
+    in 110 ms, half of it its goal's page; now 3; a tags edit no longer renders its goal's
+    page either, 25-45 ms). `index`: naming_index."""
     found = set()
     for entry in entries:
         for n in _places(index, entry.source):
             spec = specs[n]
-            names = bodies.get(spec.template)
+            names = reads.get(spec.template)
             if spec.source == entry.source or names is None or any(spec.context.get(name) is entry for name in names):
                 found.add(spec.file)
     return found

@@ -225,7 +225,8 @@ class TemplateReads:
     scope: tuple  # the page scope it was found for (see build.page_scope)
     volatile: set[str]  # templates reading the site-wide figures: their pages are rendered on every rebuild
     bodies: dict[str, frozenset[str] | None]  # template → the names in its page's context whose entries'
-    # bodies it reads (see _body_reads); None: it may read any entry's
+    # bodies it reads (see _reads); None: it may read any entry's
+    tags: dict[str, frozenset[str] | None]  # … whose entries' tags it reads
 
 
 def template_reads(env: jinja2.Environment, scope: tuple) -> TemplateReads:
@@ -236,7 +237,7 @@ def template_reads(env: jinja2.Environment, scope: tuple) -> TemplateReads:
     names = env.list_templates()
     bare = jinja2.Environment(loader=env.loader)  # meta hides names that are globals of its environment
     bare.filters, bare.tests = env.filters, env.tests
-    reads: dict[str, tuple[bool, frozenset[str] | None, list[str]]] = {}
+    reads: dict[str, tuple[bool, frozenset[str] | None, frozenset[str] | None, list[str]]] = {}
     for name in names:
         try:
             ast = bare.parse(env.loader.get_source(env, name)[0])
@@ -244,32 +245,39 @@ def template_reads(env: jinja2.Environment, scope: tuple) -> TemplateReads:
         except jinja2.TemplateError:  # reported when a page renders with it; meanwhile never reuse
             used = [None]
         if None in used:  # a template named as it renders (`{% include kind ~ ".html" %}`): any at all
-            reads[name] = (True, None, [])
+            reads[name] = (True, None, None, [])
         else:
-            reads[name] = (bool(meta.find_undeclared_variables(ast) & SITE_WIDE), _body_reads(ast), used)
+            reads[name] = (bool(meta.find_undeclared_variables(ast) & SITE_WIDE), _reads(ast, BODY_FIELDS),
+                           _reads(ast, TAG_FIELDS), used)
 
-    def closure(name: str, seen: frozenset) -> tuple[bool, frozenset[str] | None]:
+    def closure(name: str, seen: frozenset) -> tuple[bool, frozenset[str] | None, frozenset[str] | None]:
         if name not in reads or name in seen:
-            return False, frozenset()
-        volatile, bodies, used = reads[name]
+            return False, frozenset(), frozenset()
+        volatile, bodies, tags, used = reads[name]
         for other in used:
-            more_volatile, more_bodies = closure(other, seen | {name})
+            more_volatile, more_bodies, more_tags = closure(other, seen | {name})
             volatile = volatile or more_volatile
             bodies = None if bodies is None or more_bodies is None else bodies | more_bodies
-        return volatile, bodies
+            tags = None if tags is None or more_tags is None else tags | more_tags
+        return volatile, bodies, tags
 
     found = {name: closure(name, frozenset()) for name in names}
-    env._mastery_reads = TemplateReads(scope, {name for name, (volatile, _) in found.items() if volatile},
-                                       {name: bodies for name, (_, bodies) in found.items()})
+    env._mastery_reads = TemplateReads(scope, {name for name, (volatile, _, _) in found.items() if volatile},
+                                       {name: bodies for name, (_, bodies, _) in found.items()},
+                                       {name: tags for name, (_, _, tags) in found.items()})
     return env._mastery_reads
 
 
-def _body_reads(ast: nodes.Template) -> frozenset[str] | None:
-    """The names of the page's context (not bound in the template) whose entries' bodies the
-    template reads (`entry.html`), or None when it may read others' (`s.html` in a loop, a
-    name built as it renders, `attr`, a private attribute). Printing an entry whole shows no
-    body (see model.Entry). A page of a session whose body alone changed needs rendering again
-    only if its template reads that session's body (see build._edit_sessions)."""
+TAG_FIELDS = frozenset({"tags"})  # what an edit of a session's tags alone changes in it (see content.Leeway)
+
+
+def _reads(ast: nodes.Template, fields: frozenset[str]) -> frozenset[str] | None:
+    """The names of the page's context (not bound in the template) whose entries' `fields`
+    the template reads (`entry.html`, `entry.tags`), or None when it may read others' (`s.html`
+    in a loop, a name built as it renders, `attr`, a private attribute). Printing an entry
+    whole shows no body (see model.Entry); its tags it does, which no theme does but to debug
+    one: not seen. A page of a session whose body alone changed needs rendering again only if
+    its template reads that session's body, and likewise its tags (see build._edit_sessions)."""
     bound = {node.name for node in ast.find_all(nodes.Name) if node.ctx != "load"}
     for node in ast.find_all((nodes.Import, nodes.FromImport)):
         bound.update([node.target] if type(node) is nodes.Import else
@@ -285,7 +293,7 @@ def _body_reads(ast: nodes.Template) -> frozenset[str] | None:
             if _builds_text(key):
                 return None  # an attribute's name, maybe, made as it renders
             continue
-        if type(key) is str and (key in BODY_FIELDS or key.startswith("_")):
+        if type(key) is str and (key in fields or key.startswith("_")):
             base = node.node
             if type(base) is not nodes.Name or base.name in bound:
                 return None
@@ -293,7 +301,7 @@ def _body_reads(ast: nodes.Template) -> frozenset[str] | None:
     if any(node.name == "attr" for node in ast.find_all(nodes.Filter)):
         return None
     for node in ast.find_all(nodes.Const):
-        if id(node) not in keys and type(node.value) is str and node.value in BODY_FIELDS:
+        if id(node) not in keys and type(node.value) is str and node.value in fields:
             return None  # map(attribute="html"), a subscript's name kept in a variable...
     for node in ast.find_all(nodes.Keyword):
         if node.key == "attribute" and type(node.value) is not nodes.Const:

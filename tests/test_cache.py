@@ -300,6 +300,31 @@ def test_tag_edits_are_built_from_the_last_plan_and_equal_a_full_build(project, 
     assert not (project / "_site/tags/framing").exists()
 
 
+def test_a_tags_edit_renders_the_pages_reading_the_tags(project, cli, tmp_path, monkeypatch):
+    """A session's tags edited alone: its own page, the feeds (which list tags), the index of
+    tags and its tags' pages are rendered again, with the sitemap for a new tag, not its
+    goal's page or the dashboard, which list its title; a custom goal page listing its
+    sessions' tags is rendered again too."""
+    assert cli("build", project).code == 0
+    edit(project, SESSION, "tags: [painting, milestone]", "tags: [painting, milestone, framing]")
+    rendered, render = [], mastery_site.build.render_page
+    monkeypatch.setattr(mastery_site.build, "render_page",
+                        lambda env, site, spec: rendered.append(spec.file) or render(env, site, spec))
+    assert cli("build", project).code == 0
+    assert sorted(rendered) == ["feed.xml", "goals/watercolour/feed.xml", "sessions/2026-11-21-framed/index.html",
+                                "sitemap.xml", "tags/framing/index.html", "tags/index.html",
+                                "tags/milestone/index.html", "tags/painting/index.html"]
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(project / "_site") == site_files(tmp_path / "full")
+    (project / "templates").mkdir()
+    (project / "templates/goal.html").write_text("{% for s in sessions %}{{ s.title }}: {{ s.tags | join(', ') }}\n"
+                                                 "{% endfor %}")
+    assert cli("build", project).code == 0
+    edit(project, SESSION, "tags: [painting, milestone, framing]", "tags: [painting, milestone, oak]")
+    assert cli("build", project).code == 0
+    assert "Framed it: painting, milestone, oak" in (project / "_site/goals/watercolour/index.html").read_text()
+
+
 def test_a_title_edit_renders_again_the_pages_reading_the_site_wide_figures(project, cli, tmp_path, monkeypatch):
     """A template may read the lessons from `stats` (a site-wide figure) rather than from its
     page's context: its pages are rendered again when a retitled session's lesson changes."""
