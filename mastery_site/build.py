@@ -388,8 +388,8 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     files = planned.files
     places = dict(zip(files, range(len(files)), strict=True))
     caches.refigured |= leeway.refigured
-    # more than their bodies edited: the pages naming them are rendered, but for tags alone (see below)
-    reshown = [entry for entry in edited if entry.source in leeway.reshown - leeway.relabelled]
+    beyond = leeway.reshown - leeway.relabelled  # more than their bodies edited, and not their tags alone
+    reshown = [entry for entry in edited if entry.source in beyond]  # the pages naming them are rendered
     caches.retitled.update(entry.goal for entry in edited if type(entry) is Session and entry.slug in leeway.retitled)
     if caches.refigured:  # since the snapshot
         restated = bool(leeway.refigured or leeway.retitled)  # the site-wide figures changed now
@@ -406,8 +406,7 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
         restated = copied_titles(naming, leeway.retitled)
     env = _environment(site, chain, caches)
     reads = template_reads(env, snapshot.scope)
-    render |= pages_reading(planned, [e for e in edited if e.source not in leeway.reshown - leeway.relabelled],
-                            naming, reads.bodies)
+    render |= pages_reading(planned, [e for e in edited if e.source not in beyond], naming, reads.bodies)
     render |= pages_reading(planned, [e for e in edited if e.source in leeway.relabelled], naming, reads.tags)
     caches.retagged |= bool(leeway.retagged)
     if caches.retagged:  # since the snapshot: its tag pages are planned again, the pages found move

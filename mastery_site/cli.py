@@ -225,7 +225,8 @@ def cmd_build(args) -> int:
         if args.ahead and args.jobs > 1:  # the rest imported meanwhile, in another process (see headstart.py)
             found, code = headstart.scan_ahead(lambda: scan_inputs(args.dir, out, settings),
                                                lambda s: s.up_to_date, _import_build)
-            if found is None:
+            if code != -1:  # built by the forked process; the scan it was handed is freed at exit only
+                args.kept.append(found)
                 return code
             scanned = Scanned(*found)
         else:

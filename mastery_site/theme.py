@@ -215,6 +215,7 @@ def duration(minutes: int | None) -> str:
 
 
 SITE_WIDE = {"stats", "today"}  # globals whose value changes with almost any edit
+TAG_FIELDS = frozenset({"tags"})  # what an edit of a session's tags alone changes in it (see content.Leeway)
 
 
 @dataclass
@@ -266,9 +267,6 @@ def template_reads(env: jinja2.Environment, scope: tuple) -> TemplateReads:
                                        {name: bodies for name, (_, bodies, _) in found.items()},
                                        {name: tags for name, (_, _, tags) in found.items()})
     return env._mastery_reads
-
-
-TAG_FIELDS = frozenset({"tags"})  # what an edit of a session's tags alone changes in it (see content.Leeway)
 
 
 def _reads(ast: nodes.Template, fields: frozenset[str]) -> frozenset[str] | None:

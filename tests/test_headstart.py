@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent("""
         return ("not seen", os.getpid(), nothing_to_do)
 
     found, code = scan_ahead(scan, lambda found: found[2], prepare)
-    if found is None:
+    if code != -1:
         print(f"handed over; it exited with {code}")
     elif found[1] == os.getpid():
         print(f"{found[0]}; done here")
