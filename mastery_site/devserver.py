@@ -19,7 +19,7 @@ import webbrowser
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import collector
 from .build import Options
@@ -91,9 +91,9 @@ class Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed
 
     def _respond(self, body: bool) -> None:
-        path = urlsplit(self.path).path
+        path, query = urlsplit(self.path)[2:4]
         if path == EVENTS:
-            return self._events() if body else self._send(200, b"", "text/event-stream")
+            return self._events(query) if body else self._send(200, b"", "text/event-stream")
         state = self.engine.state
         key = site_key(path)
         if key is None or key not in state.files:
@@ -116,7 +116,8 @@ class Handler(BaseHTTPRequestHandler):
         return value.read_bytes() if isinstance(value, Path) else value
 
     def _inject(self, data: bytes, state: State) -> bytes:
-        client = (CLIENT % (json.dumps(status(state)).replace("<", "\\u003c"), EVENTS)).encode()
+        events = f"{EVENTS}?since={state.generation}"  # the rebuild the page shows (see _events)
+        client = (CLIENT % (json.dumps(status(state)).replace("<", "\\u003c"), events)).encode()
         at = data.rfind(b"</body>")
         return data[:at] + client + data[at:] if at >= 0 else data + client
 
@@ -135,14 +136,18 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def _events(self) -> None:
-        """A Server-Sent Events stream: one message per rebuild, until the client or server leaves."""
+    def _events(self, query: str) -> None:
+        """A Server-Sent Events stream: one message per rebuild, until the client or server leaves.
+        From the rebuild the page shows (`since=`, see _inject): one published before the stream
+        was open is announced at once (a page reloaded just before an edit broke the content
+        showed no overlay)."""
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
         engine = self.engine
-        seen = engine.state.generation
+        since = parse_qs(query).get("since", [""])[0]
+        seen = int(since) if since.isdigit() else engine.state.generation
         try:
             self.wfile.write(b"retry: 500\n\n")
             self.wfile.flush()

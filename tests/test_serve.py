@@ -166,6 +166,25 @@ def test_events_stream_announces_rebuilds(server, project):
     assert json.loads(line[6:])["errors"] == []
 
 
+def test_a_stream_opened_after_a_rebuild_announces_it_at_once(server, project):
+    """The page names the rebuild it shows; its event stream, opened after the next one (a page
+    reloaded just before an edit), announces that one at once instead of waiting for another."""
+    _, page = server.get("/")
+    events = re.search(r'new EventSource\("([^"]+)"\)', page)[1]
+    before = server.rebuilds()
+    edit(project, "difficulty: 2", "difficulty: 9")
+    server.wait_for("/", lambda _: server.rebuilds() > before)
+    host, port = server.url.removeprefix("http://").rstrip("/").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)  # no other edit comes: 15 s, a keep-alive
+    connection.request("GET", events)
+    response = connection.getresponse()
+    assert response.fp.readline() == b"retry: 500\n"
+    line = b""
+    while not line.startswith(b"data: "):
+        line = response.fp.readline()
+    assert "difficulty must be" in json.loads(line[6:])["errors"][0]
+
+
 def test_ctrl_c_stops_cleanly(project):
     dev = DevServer(project)
     assert dev.stop() == 0
