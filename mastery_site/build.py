@@ -49,28 +49,35 @@ from .pages import (
     SearchLayout,
     copied_titles,
     images_of,
+    named_also,
     naming_index,
     pages_naming,
     pages_reading,
     plan,
+    put_tag_pages,
     replan,
     retag,
+    retagged_index,
     search_index,
     search_index_edited,
     search_index_reusing,
     tag_page_files,
+    tag_range,
     update_records,
 )
 from .parallel import MIN_ITEMS, pmap
 from .progress import Progress
 from .publish import git_lastmod, source_date, write_zip
 from .snapshot import (
+    DELTA_FILE,
     MEMO_FILE,
     MEMO_REDUCERS,
     SNAPSHOT_FILE,
+    Delta,
     Memos,
     Plan,
     Snapshot,
+    load_delta,
     load_memos,
     load_snapshot,
     snapshot_file,
@@ -381,36 +388,56 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     if found is None:
         return None
     site, chain, snapshot = found
-    planned, naming = snapshot.specs, snapshot.naming
+    planned = snapshot.specs
     caches.edited |= changed
     since = _edited_since(site.portfolio.sessions, snapshot.keys, caches)
+    delta = load_delta(snapshot, caches.output)
+    if delta is not None:
+        site = dataclasses.replace(site, stats=delta.stats)
+        _apply_delta(planned, delta)
+    naming = snapshot.naming if delta is None else {**snapshot.naming, **delta.naming}
     planned.refresh(since)
     files = planned.files
     places = dict(zip(files, range(len(files)), strict=True))
     caches.refigured |= leeway.refigured
     beyond = leeway.reshown - leeway.relabelled  # more than their bodies edited, and not their tags alone
-    reshown = [entry for entry in edited if entry.source in beyond]  # the pages naming them are rendered
-    caches.retitled.update(entry.goal for entry in edited if type(entry) is Session and entry.slug in leeway.retitled)
-    if caches.refigured:  # since the snapshot
-        restated = bool(leeway.refigured or leeway.retitled)  # the site-wide figures changed now
-        site, render, keys = _refigured(site, caches, planned, places, since, reshown, snapshot, restated)
-    else:
-        keys = {}
-        retitled = retitle(site.stats, since)
-        if retitled is None:
+    reshown = [entry for entry in edited if entry.source in beyond]
+    retitled = {entry.goal for entry in edited if type(entry) is Session and entry.slug in leeway.retitled}
+    caches.retitled |= retitled
+    caches.retagged |= bool(leeway.retagged)
+    if delta is None:  # what every edit since the snapshot did, done again
+        goals = caches.refigured | caches.retitled if caches.refigured else set()
+        replanned, retagging = since, caches.retagged
+    else:  # what this edit does, the delta holding what those before it did
+        goals = leeway.refigured | retitled if leeway.refigured else set()
+        replanned, retagging = [s for s in since if s.source in changed], bool(leeway.retagged)
+    if not goals or delta is not None:
+        # the records copying titles of sessions retitled since the snapshot (theirs as loaded)
+        changes = retitle(site.stats, [s for s in since if s.goal not in goals])
+        if changes is None:
             return None
-        update_records(planned, naming, retitled)
+        update_records(planned, naming, changes)
+    fresh: list[PageSpec] = []
+    if goals:
+        restated = bool(leeway.refigured or leeway.retitled)  # the site-wide figures changed now
+        site, render, keys, fresh = _refigured(site, caches, planned, places, goals, replanned, reshown, naming,
+                                               snapshot.scope, restated)
+    else:
         # the pages holding the records of sessions retitled before this build show them as they
         # are in the site in `out`: only those of the sessions retitled now are rendered
+        keys = {}
         render = pages_naming(planned, reshown, naming, leeway.retitled)
         restated = copied_titles(naming, leeway.retitled)
     env = _environment(site, chain, caches)
     reads = template_reads(env, snapshot.scope)
     render |= pages_reading(planned, [e for e in edited if e.source not in beyond], naming, reads.bodies)
     render |= pages_reading(planned, [e for e in edited if e.source in leeway.relabelled], naming, reads.tags)
-    caches.retagged |= bool(leeway.retagged)
-    if caches.retagged:  # since the snapshot: its tag pages are planned again, the pages found move
-        render |= _retagged(site, caches, planned, edited, leeway.retagged)
+    tags = None if delta is None else delta.tags
+    retagged = None
+    if retagging:  # its tag pages are planned again, the pages found move
+        retagged = _retagged(site, caches, planned, edited, leeway.retagged)
+        render |= retagged.render
+        tags = retagged.tags
         places = dict(zip(files, range(len(files)), strict=True))
         render &= places.keys()  # a tag's page may be gone
     if restated:
@@ -431,8 +458,15 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
                      edited=[(leeway.keys[entry.source], entry) for entry in edited])
         staging.commit(len(planned))
     caches.unlinked = (caches.output, caches.pages.keys() - staging.linked)
+    carried = {**(delta.specs if delta is not None else {}), **{spec.file: spec for spec in fresh}}
+    made = None
+    if delta is not None and not fresh and retagged is None:  # as it was (but for records retitled:
+        made = functools.partial(planned.delta_again, snapshot.delta, inputs)  # see load_delta)
+    elif carried or tags is not None:
+        made = functools.partial(_delta_file, planned, snapshot.made_by, inputs,
+                                 Delta(site.stats, carried, tags, naming), snapshot.naming, fresh, retagged, since)
     caches.output = inputs
-    _save_caches(store, caches, edited=changed)
+    _save_caches(store, caches, edited=changed, delta=made)
     return BuildResult(out, len(planned), site, [planned, env, snapshot])
 
 
@@ -451,39 +485,77 @@ def _edited_since(sessions: list[Session], keys: list[bytes], caches: Caches) ->
     return [sessions[n] for n in sorted(found)]
 
 
-def _refigured(site: Site, caches: Caches, planned: Plan, places: dict[str, int], since: list[Session],
-               edited: list, snapshot: Snapshot, changed: bool) -> tuple[Site, set[str], dict[str, bytes]]:
-    """The site with the figures as they are now, sessions of `caches.refigured` having had theirs
-    edited in place since the snapshot (`since`: every session edited in place since), the
-    files of the pages to render: those naming the entries `edited` now and, if they `changed`
-    the figures (or the titles they copy), those planned again (see pages.replan) whose
-    fingerprint is not the one of the page in `out` (else the site in `out` has the figures as
-    they are: ~30 ms less at 10,000 sessions), and those fingerprints, by file. The goals of
-    the sessions retitled since are made again and planned again too: their wins and lessons
+def _refigured(site: Site, caches: Caches, planned: Plan, places: dict[str, int], goals: set[str | None],
+               since: list[Session], edited: list, naming: dict, scope: tuple,
+               changed: bool) -> tuple[Site, set[str], dict[str, bytes], list[PageSpec]]:
+    """The site with the figures of `goals` made again, sessions of theirs (`since`) having had
+    theirs edited in place, the files of the pages to render: those naming the entries
+    `edited` now (`naming`: the plan's naming_index) and, if they `changed` the figures (or
+    the titles they copy), those planned again (see pages.replan) whose fingerprint is not
+    the one of the page in `out` (else the site in `out` has the figures as they are: ~30 ms
+    less at 10,000 sessions), those fingerprints, by file, and the pages planned again. The
+    goals of sessions retitled are made again and planned again too: their wins and lessons
     copy the titles (no need for aggregate.retitle)."""
-    goals = caches.refigured | caches.retitled
     site = dataclasses.replace(site, stats=refigure(site.portfolio, site.stats, goals))
     fresh = replan(planned, places, site.portfolio, site.stats, site.today, {}, goals, {s.source for s in since})
-    render = pages_naming(planned, edited, snapshot.naming)
-    scope = hashlib.blake2b(repr(snapshot.scope).encode(), digest_size=16).digest()  # see render_reusing
+    render = pages_naming(planned, edited, naming)
+    scope_digest = hashlib.blake2b(repr(scope).encode(), digest_size=16).digest()  # see render_reusing
     seen: dict = {}
-    keys = {spec.file: scope + spec.digest(seen) for spec in fresh} if changed else {}
+    keys = {spec.file: scope_digest + spec.digest(seen) for spec in fresh} if changed else {}
     render.update(file for file, key in keys.items() if caches.pages.get(file) != key)
-    return site, render, keys
+    return site, render, keys, fresh
 
 
-def _retagged(site: Site, caches: Caches, planned: Plan, edited: list, retagged: set[str]) -> set[str]:
-    """The snapshot's plan with its tag pages as they are now, sessions' tags having been edited
-    in place since (see pages.retag), and the files to render: the index of tags, the pages of
-    the tags the sessions `edited` have, or had before this edit (`retagged`: see Leeway), and
-    the sitemap when the site in `out` has other tag pages (forgotten by the cache: gone)."""
-    tags = {spec.file for spec in retag(planned, site.portfolio)[0][1:]}  # after the index of tags
+@dataclass
+class Retagged:
+    """What _retagged did: the files to render, and the tag pages planned again in place of
+    `old` (their files, from `first`)."""
+
+    render: set[str]
+    tags: list[PageSpec]
+    first: int
+    old: list[str]
+
+
+def _retagged(site: Site, caches: Caches, planned: Plan, edited: list, retagged: set[str]) -> Retagged:
+    """The plan with its tag pages as they are now, sessions' tags having been edited in place
+    (see pages.retag), and the files to render: the index of tags, the pages of the tags the
+    sessions `edited` have, or had before this edit (`retagged`: see Leeway), and the sitemap
+    when the site in `out` has other tag pages (forgotten by the cache: gone)."""
+    first, end = tag_range(planned.files)
+    old = planned.files[first:end]
+    fresh = retag(planned, site.portfolio)[0]
+    tags = {spec.file for spec in fresh[1:]}  # after the index of tags
     live = {file for file in caches.pages if file.startswith("tags/") and file != "tags/index.html"}
     for gone in live - tags:
         del caches.pages[gone]
     names = retagged.union(*(entry.tags for entry in edited if type(entry) is Session))
     render = tag_page_files(names) & tags | {"tags/index.html"}
-    return render | {"sitemap.xml"} if live != tags else render
+    return Retagged(render | {"sitemap.xml"} if live != tags else render, fresh, first, old)
+
+
+def _apply_delta(planned: Plan, delta: Delta) -> None:
+    """The snapshot's plan as the edits in place since it left it (see snapshot.Delta)."""
+    if delta.tags is not None:
+        put_tag_pages(planned, delta.tags)
+    places = {file: n for n, file in enumerate(planned.files)}
+    for file, spec in delta.specs.items():
+        planned[places[file]] = spec
+
+
+def _delta_file(planned: Plan, base: str, made_by: str, delta: Delta, snapshot_naming: dict, fresh: list[PageSpec],
+                retagged: Retagged | None, since: list[Session]) -> tuple:
+    """The delta this edit leaves (see snapshot.Delta), as the process saving the cache writes
+    it: its naming index made there, from the one this edit used (`delta.naming`), the tag
+    pages and those planned again now put in (by their places in the plan as it is now), and
+    kept as what differs from the snapshot's (at 10,000 sessions, a key or two of 14,000)."""
+    naming = delta.naming
+    if retagged is not None:  # the sessions edited since the snapshot: those retagged, and others
+        naming = retagged_index(naming, retagged.first, retagged.old, retagged.tags, since)
+    places = {file: n for n, file in enumerate(planned.files)}
+    naming = named_also(naming, [(places[spec.file], spec) for spec in fresh])
+    delta.naming = {key: value for key, value in naming.items() if snapshot_naming.get(key) != value}
+    return planned.delta_file(base, made_by, delta)
 
 
 def _assume_linked(staging: Staging, caches: Caches) -> None:
@@ -575,7 +647,7 @@ def _cache_for(store: Store, out: Path) -> Caches:
 
 
 def _save_caches(store: Store, caches: Caches, snapshot: Snapshot | None = None, memos: Memos | None = None,
-                 edited: set[str] | None = None) -> None:
+                 edited: set[str] | None = None, delta: Callable[[], tuple] | None = None) -> None:
     """Write the index, the shards whose content changed since they were read, and a new
     snapshot with its memos: in a forked process, once the new site is in place (see Store.later). `edited`:
     session files changed since the cache was read, with the configuration the same; their
@@ -591,6 +663,8 @@ def _save_caches(store: Store, caches: Caches, snapshot: Snapshot | None = None,
             files[SNAPSHOT_FILE] = snapshot_file(snapshot)
         if memos is not None:
             files[MEMO_FILE] = (memos, MEMO_REDUCERS, b"")
+        if delta is not None:
+            files[DELTA_FILE] = delta()
         save_store(store.folder, caches, files)
 
     store.later(save)

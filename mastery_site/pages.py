@@ -178,6 +178,10 @@ def _places(index: dict, key) -> memoryview:
 
 
 def naming_index(specs: list[PageSpec]) -> dict[str | tuple[str, str], bytes]:
+    return _naming(enumerate(specs))
+
+
+def _naming(pages: Iterable[tuple[int, PageSpec]]) -> dict[str | tuple[str, str], bytes]:
     """Each entry's source → the pages (their places in `specs`) whose context holds the entry;
     and _copies_of(slug) → those holding a record that copies a session's title (a win, a
     lesson: see update_records). Big shared values are looked into once (as in `fingerprint`).
@@ -209,12 +213,23 @@ def naming_index(specs: list[PageSpec]) -> dict[str | tuple[str, str], bytes]:
             collect(vars(value), found)
 
     index: dict = defaultdict(list)
-    for n, spec in enumerate(specs):
+    for n, spec in pages:
         found: set = set()
         collect(spec.context, found)
         for source in found:
             index[source].append(n)
     return {key: array.array("i", places).tobytes() for key, places in index.items()}
+
+
+def named_also(index: dict, pages: Iterable[tuple[int, PageSpec]]) -> dict:
+    """`index` (a naming_index) with what these pages (each with its place) name added: pages
+    planned again may name entries or copies that the pages they replaced did not. What those
+    no longer name stays: an index naming too many pages only has more of them rendered."""
+    more = _naming(pages)
+    merged = dict(index)
+    for key in more:
+        merged[key] = array.array("i", sorted({*_places(index, key), *_places(more, key)})).tobytes()
+    return merged
 
 
 def update_records(specs: list[PageSpec], index: dict, changes: list[tuple[dict, dict]]) -> None:
@@ -303,13 +318,16 @@ def retag(specs: Replaceable, portfolio: Portfolio, index: dict | None = None,
     the naming_index of `specs` if given, as it is now, `retagged` holding the sessions whose
     tags changed (others too, maybe). `specs`: a list, or a snapshot's Plan, whose pages are
     found by their files (not unpickled)."""
-    files = _files_of(specs)
-    first = files.index("tags/index.html")
-    end = first + 1
-    while end < len(files) and files[end].startswith("tags/"):
-        end += 1
-    sitemap = len(files) - 1 - files[::-1].index("sitemap.xml")  # after the tag pages
     fresh = _tag_pages(portfolio)
+    return fresh, put_tag_pages(specs, fresh, index, retagged)
+
+
+def put_tag_pages(specs: Replaceable, fresh: list[PageSpec], index: dict | None = None,
+                  retagged: Iterable[Session] = ()) -> dict | None:
+    """The tag pages `fresh` (see retag) put in `specs` in place of theirs; returned as retag's."""
+    files = _files_of(specs)
+    first, end = tag_range(files)
+    sitemap = len(files) - 1 - files[::-1].index("sitemap.xml")  # after the tag pages
     old = files[first:end]
     specs[first:end] = fresh
     if [spec.file for spec in fresh] != old:
@@ -318,10 +336,19 @@ def retag(specs: Replaceable, portfolio: Portfolio, index: dict | None = None,
         start = next(n for n, (path, _) in enumerate(urls) if path == "tags/") + 1
         stop = next((n for n in range(start, len(urls)) if not urls[n][0].startswith("tags/")), len(urls))
         specs[at] = _sitemap(urls[:start] + [(spec.path, None) for spec in fresh[1:]] + urls[stop:])
-    return fresh, _retagged_index(index, first, old, fresh, retagged) if index is not None else None
+    return retagged_index(index, first, old, fresh, retagged) if index is not None else None
 
 
-def _retagged_index(index: dict, first: int, old: list[str], fresh: list[PageSpec],
+def tag_range(files: list[str]) -> tuple[int, int]:
+    """Where the tag pages are in a plan's files: the index of tags, then a page per tag."""
+    first = files.index("tags/index.html")
+    end = first + 1
+    while end < len(files) and files[end].startswith("tags/"):
+        end += 1
+    return first, end
+
+
+def retagged_index(index: dict, first: int, old: list[str], fresh: list[PageSpec],
                     retagged: Iterable[Session]) -> dict:
     """The naming index of a plan whose tag pages (`old`: their files, from `first`) were
     replaced by `fresh` (see retag): the places of the pages after them moved, and those of

@@ -25,6 +25,7 @@ import dataclasses
 import datetime as dt
 import functools
 import io
+import marshal
 import pickle
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from .pages import PageSpec, describe
 
 SNAPSHOT_FILE = "plan.bin"
 MEMO_FILE = "memos.bin"
+DELTA_FILE = "delta.bin"
 Find = Callable[[str], Goal | Session | Page]  # an entry by its source (KeyError if none)
 
 
@@ -52,6 +54,7 @@ class Snapshot:
     specs: Sequence[PageSpec]  # as loaded, a Plan
     keys: list[bytes]  # each session's key when it was made (their descriptions are its own)
     naming: dict | None = None  # pages.naming_index(specs), made by the process that saves it (see build)
+    delta: tuple | None = None  # as loaded, the delta saved beside it (see load_delta)
 
 
 @dataclass
@@ -59,6 +62,22 @@ class Memos:
     planned: dict  # the plan's memo (see pages._session_pages), for the next full build
     records: dict  # the aggregation's memo (see aggregate._record), likewise
     digests: list[tuple[dict, bytes]]  # its records' fingerprints' digests (see build.render_reusing)
+
+
+@dataclass
+class Delta:
+    """What the edits in place since the snapshot made of it, as the last of them left it: the
+    site's figures, the pages planned again (by file), the tag pages (when sessions' tags were
+    edited) and the naming index of the plan they make (what differs from the snapshot's).
+    The next edit starts from it, and makes again only what it edits itself: else every edit
+    made again, for every goal edited since the last full build, its figures and pages (at
+    10,000 sessions, after a difficulty edit, 0.1-0.2 s of every later edit, the pages of
+    those goals naming the session rendered again)."""
+
+    stats: dict
+    specs: dict[str, PageSpec]
+    tags: list[PageSpec] | None
+    naming: dict
 
 
 class Plan(Sequence):
@@ -121,6 +140,32 @@ class Plan(Sequence):
         self._find, self._shared = find, shared
         return self
 
+    def delta_file(self, base: str, made_by: str, delta: Delta) -> tuple[tuple, None, bytes]:
+        """A delta of this plan's snapshot (`base`: the build that made it) as cache.save_cache
+        writes it, by the build `made_by`: pickled as its pages are, naming the snapshot's
+        entries and records by number (a setback's page holds a goal's record), but for its
+        naming index, marshalled. Records a title edit changed in place are named so too,
+        as they were: the next edit changes them again (see build._edit_sessions)."""
+        buffer = io.BytesIO()
+        pickler = _PagePickler(buffer, {id(value): n for n, value in enumerate(self._shared)})
+        pickler.dump(dataclasses.replace(delta, naming={}))
+        return (base, made_by, buffer.getvalue(), marshal.dumps(delta.naming)), None, b""
+
+    @staticmethod
+    def delta_again(saved: tuple, made_by: str) -> tuple[tuple, None, bytes]:
+        """A delta as loaded (see delta_file), saved again by the build `made_by`, which left
+        it as it was."""
+        return (*saved[:1], made_by, *saved[2:]), None, b""
+
+    def delta(self, saved: tuple) -> Delta | None:
+        """The delta in `saved` (see delta_file), unpickled; None if it is not one."""
+        try:
+            delta = unpickled(saved[2], self._find, self._shared)
+            delta.naming = marshal.loads(saved[3])
+        except Exception:  # signed, so ours: but never trusted over a build from scratch
+            return None
+        return delta if isinstance(delta, Delta) else None
+
     def refresh(self, entries: Iterable[Goal | Session | Page]) -> None:
         """As pages.refresh_own_pages: the titles and descriptions of the pages of entries
         edited in place, made so as each page is unpickled. (The pages keep no digest.)"""
@@ -177,14 +222,24 @@ def _shared(snapshot: Snapshot) -> list:
 
 
 def load_snapshot(store: Path, entry: Find) -> Snapshot | None:
-    """The snapshot with its entries found by `entry(source)`; None when absent,
-    untrusted, or naming an entry not there."""
+    """The snapshot with its entries found by `entry(source)`, and the delta saved beside it
+    as read (see load_delta); None when absent, untrusted, or naming an entry not there."""
     find = _finder(entry)
-    snapshot = _load(store, SNAPSHOT_FILE, find)
+    snapshot, delta = load_signed(store, [SNAPSHOT_FILE, DELTA_FILE], find)
     if not isinstance(snapshot, Snapshot) or not isinstance(snapshot.specs, Plan):
         return None
     snapshot.specs.opened(find, _shared(snapshot))
+    snapshot.delta = delta
     return snapshot
+
+
+def load_delta(snapshot: Snapshot, made_by: str | None) -> Delta | None:
+    """The delta saved beside `snapshot` by the build `made_by` (that of the site in the
+    output folder: the last one), if there is one; else None."""
+    saved = snapshot.delta
+    if type(saved) is not tuple or len(saved) != 4 or saved[:2] != (snapshot.made_by, made_by):
+        return None
+    return snapshot.specs.delta(saved)
 
 
 def load_memos(store: Path, entry: Find) -> Memos | None:

@@ -281,6 +281,30 @@ def test_figure_edits_are_built_from_the_last_plan_and_equal_a_full_build(projec
     assert "Second team demo" in (project / "_site/robots.txt").read_text()
 
 
+def test_an_edit_after_figure_and_tag_edits_makes_again_only_what_it_edits(project, cli, tmp_path, monkeypatch):
+    """The figures, pages and tag pages that edits in place made since the last full build are
+    kept with the cache (a delta beside its snapshot): a later edit starts from them and makes
+    again only its own, a body edit neither figures nor pages nor tag pages, a difficulty edit
+    its own goal's figures alone. The site equals a full build after each edit."""
+    assert cli("build", project).code == 0
+    build_in_steps(project, cli, tmp_path, monkeypatch,
+                   [(HARD_WIN, "difficulty: 4", "difficulty: 2", True),  # no longer a hard success
+                    (SETBACK, "tags: [speaking, conference]\n", "tags: [conference]\n", True)])
+    made = []
+
+    def watched(name, real):
+        return lambda *a: made.append((name, a[2] if name == "refigure" else None)) or real(*a)
+
+    for name in ("refigure", "replan", "retag"):
+        monkeypatch.setattr(mastery_site.build, name, watched(name, getattr(mastery_site.build, name)))
+    build_in_steps(project, cli, tmp_path, monkeypatch, [(SESSION, "Simple oak frame", "Plain oak frame", True)])
+    assert made == []
+    build_in_steps(project, cli, tmp_path, monkeypatch, [(SESSION, "difficulty: 2", "difficulty: 5", True)])
+    assert made == [("refigure", {"watercolour"}), ("replan", None)]
+    wins = (project / "_site/wins/index.html").read_text()
+    assert "Framed it" in wins and "Team demo, take two" not in wins
+
+
 def test_tag_edits_are_built_from_the_last_plan_and_equal_a_full_build(project, cli, tmp_path, monkeypatch):
     """Sessions' tags edited on their line: the last full build's plan is reused with its tag
     pages planned again (a tag's page appears, and goes, and the sitemap with it); a session
