@@ -57,12 +57,10 @@ from .pages import (
     put_tag_pages,
     replan,
     retag,
-    retagged_index,
     search_index,
     search_index_edited,
     search_index_reusing,
     tag_page_files,
-    tag_range,
     update_records,
 )
 from .parallel import MIN_ITEMS, pmap
@@ -80,6 +78,8 @@ from .snapshot import (
     load_delta,
     load_memos,
     load_snapshot,
+    record_digests,
+    seen_records,
     snapshot_file,
 )
 from .sources import Scanned, identity, recorded_inputs, scan_inputs, settings_of
@@ -330,7 +330,8 @@ def _write_output(site: Site, out: Path, inputs: str, head: str, options: Option
         caches.templates = getattr(env, "_mastery_reads", None)
         _save_caches(store, caches, Snapshot(inputs, page_scope(site, chain), head,
                                              site.portfolio, site.stats, site.today, checked, specs,
-                                             [s.key for s in site.portfolio.sessions]),
+                                             [s.key for s in site.portfolio.sessions],
+                                             digests=record_digests(site.stats["goals"], caches.digests)),
                      Memos(caches.planned, caches.records, list(caches.digests.values())), edited)
     return BuildResult(out, len(pages), site, [specs, env, pages])
 
@@ -413,15 +414,17 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
         replanned, retagging = [s for s in since if s.source in changed], bool(leeway.retagged)
     if not goals or delta is not None:
         # the records copying titles of sessions retitled since the snapshot (theirs as loaded)
-        changes = retitle(site.stats, [s for s in since if s.goal not in goals])
+        changes = retitle(site.stats, [s for s in since if s.goal in caches.retitled and s.goal not in goals])
         if changes is None:
             return None
         update_records(planned, naming, changes)
     fresh: list[PageSpec] = []
+    seen = seen_records((snapshot.stats["goals"], snapshot.digests),
+                        (delta.stats["goals"], delta.digests) if delta is not None else ([], None))
     if goals:
         restated = bool(leeway.refigured or leeway.retitled)  # the site-wide figures changed now
         site, render, keys, fresh = _refigured(site, caches, planned, places, goals, replanned, reshown, naming,
-                                               snapshot.scope, restated)
+                                               snapshot.scope, restated, seen)
     else:
         # the pages holding the records of sessions retitled before this build show them as they
         # are in the site in `out`: only those of the sessions retitled now are rendered
@@ -433,11 +436,9 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     render |= pages_reading(planned, [e for e in edited if e.source not in beyond], naming, reads.bodies)
     render |= pages_reading(planned, [e for e in edited if e.source in leeway.relabelled], naming, reads.tags)
     tags = None if delta is None else delta.tags
-    retagged = None
     if retagging:  # its tag pages are planned again, the pages found move
-        retagged = _retagged(site, caches, planned, edited, leeway.retagged)
-        render |= retagged.render
-        tags = retagged.tags
+        retagged, tags = _retagged(site, caches, planned, edited, leeway.retagged)
+        render |= retagged
         places = dict(zip(files, range(len(files)), strict=True))
         render &= places.keys()  # a tag's page may be gone
     if restated:
@@ -460,11 +461,12 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     caches.unlinked = (caches.output, caches.pages.keys() - staging.linked)
     carried = {**(delta.specs if delta is not None else {}), **{spec.file: spec for spec in fresh}}
     made = None
-    if delta is not None and not fresh and retagged is None:  # as it was (but for records retitled:
-        made = functools.partial(planned.delta_again, snapshot.delta, inputs)  # see load_delta)
+    if delta is not None and not fresh and not retagging:  # as it was (but for records retitled in
+        made = functools.partial(planned.delta_again, snapshot.delta, inputs)  # place: made again, see above)
     elif carried or tags is not None:
         made = functools.partial(_delta_file, planned, snapshot.made_by, inputs,
-                                 Delta(site.stats, carried, tags, naming), snapshot.naming, fresh, retagged, since)
+                                 Delta(site.stats, carried, tags, naming, record_digests(site.stats["goals"], seen)),
+                                 snapshot.naming, fresh)
     caches.output = inputs
     _save_caches(store, caches, edited=changed, delta=made)
     return BuildResult(out, len(planned), site, [planned, env, snapshot])
@@ -486,8 +488,8 @@ def _edited_since(sessions: list[Session], keys: list[bytes], caches: Caches) ->
 
 
 def _refigured(site: Site, caches: Caches, planned: Plan, places: dict[str, int], goals: set[str | None],
-               since: list[Session], edited: list, naming: dict, scope: tuple,
-               changed: bool) -> tuple[Site, set[str], dict[str, bytes], list[PageSpec]]:
+               since: list[Session], edited: list, naming: dict, scope: tuple, changed: bool,
+               seen: dict) -> tuple[Site, set[str], dict[str, bytes], list[PageSpec]]:
     """The site with the figures of `goals` made again, sessions of theirs (`since`) having had
     theirs edited in place, the files of the pages to render: those naming the entries
     `edited` now (`naming`: the plan's naming_index) and, if they `changed` the figures (or
@@ -495,43 +497,30 @@ def _refigured(site: Site, caches: Caches, planned: Plan, places: dict[str, int]
     the one of the page in `out` (else the site in `out` has the figures as they are: ~30 ms
     less at 10,000 sessions), those fingerprints, by file, and the pages planned again. The
     goals of sessions retitled are made again and planned again too: their wins and lessons
-    copy the titles (no need for aggregate.retitle)."""
+    copy the titles (no need for aggregate.retitle). `seen`: see pages.fingerprint, filled."""
     site = dataclasses.replace(site, stats=refigure(site.portfolio, site.stats, goals))
     fresh = replan(planned, places, site.portfolio, site.stats, site.today, {}, goals, {s.source for s in since})
     render = pages_naming(planned, edited, naming)
     scope_digest = hashlib.blake2b(repr(scope).encode(), digest_size=16).digest()  # see render_reusing
-    seen: dict = {}
     keys = {spec.file: scope_digest + spec.digest(seen) for spec in fresh} if changed else {}
     render.update(file for file, key in keys.items() if caches.pages.get(file) != key)
     return site, render, keys, fresh
 
 
-@dataclass
-class Retagged:
-    """What _retagged did: the files to render, and the tag pages planned again in place of
-    `old` (their files, from `first`)."""
-
-    render: set[str]
-    tags: list[PageSpec]
-    first: int
-    old: list[str]
-
-
-def _retagged(site: Site, caches: Caches, planned: Plan, edited: list, retagged: set[str]) -> Retagged:
+def _retagged(site: Site, caches: Caches, planned: Plan, edited: list,
+              retagged: set[str]) -> tuple[set[str], list[PageSpec]]:
     """The plan with its tag pages as they are now, sessions' tags having been edited in place
     (see pages.retag), and the files to render: the index of tags, the pages of the tags the
     sessions `edited` have, or had before this edit (`retagged`: see Leeway), and the sitemap
-    when the site in `out` has other tag pages (forgotten by the cache: gone)."""
-    first, end = tag_range(planned.files)
-    old = planned.files[first:end]
-    fresh = retag(planned, site.portfolio)[0]
+    when the site in `out` has other tag pages (forgotten by the cache: gone); and the tag pages."""
+    fresh = retag(planned, site.portfolio)
     tags = {spec.file for spec in fresh[1:]}  # after the index of tags
     live = {file for file in caches.pages if file.startswith("tags/") and file != "tags/index.html"}
     for gone in live - tags:
         del caches.pages[gone]
     names = retagged.union(*(entry.tags for entry in edited if type(entry) is Session))
     render = tag_page_files(names) & tags | {"tags/index.html"}
-    return Retagged(render | {"sitemap.xml"} if live != tags else render, fresh, first, old)
+    return render | {"sitemap.xml"} if live != tags else render, fresh
 
 
 def _apply_delta(planned: Plan, delta: Delta) -> None:
@@ -543,17 +532,14 @@ def _apply_delta(planned: Plan, delta: Delta) -> None:
         planned[places[file]] = spec
 
 
-def _delta_file(planned: Plan, base: str, made_by: str, delta: Delta, snapshot_naming: dict, fresh: list[PageSpec],
-                retagged: Retagged | None, since: list[Session]) -> tuple:
+def _delta_file(planned: Plan, base: str, made_by: str, delta: Delta, snapshot_naming: dict,
+                fresh: list[PageSpec]) -> tuple:
     """The delta this edit leaves (see snapshot.Delta), as the process saving the cache writes
-    it: its naming index made there, from the one this edit used (`delta.naming`), the tag
-    pages and those planned again now put in (by their places in the plan as it is now), and
-    kept as what differs from the snapshot's (at 10,000 sessions, a key or two of 14,000)."""
-    naming = delta.naming
-    if retagged is not None:  # the sessions edited since the snapshot: those retagged, and others
-        naming = retagged_index(naming, retagged.first, retagged.old, retagged.tags, since)
+    it: its naming index made there, from the one this edit used (`delta.naming`) with what
+    the pages planned again now name (at their places in the plan), kept as what differs
+    from the snapshot's (at 10,000 sessions, a key or two of 14,000)."""
     places = {file: n for n, file in enumerate(planned.files)}
-    naming = named_also(naming, [(places[spec.file], spec) for spec in fresh])
+    naming = named_also(delta.naming, [(places[spec.file], spec) for spec in fresh])
     delta.naming = {key: value for key, value in naming.items() if snapshot_naming.get(key) != value}
     return planned.delta_file(base, made_by, delta)
 

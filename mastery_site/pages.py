@@ -139,8 +139,8 @@ def pages_naming(specs: list[PageSpec], entries: list[Goal | Session | Page], in
     that leaves everything else as it was, the only pages that can differ. `index`:
     naming_index(specs), made beforehand (the snapshot keeps it: a body edit at 10,000
     sessions then finds its pages in no time, instead of walking every context for 30 ms)."""
-    keys = [entry.source for entry in entries] + [_copies_of(slug) for slug in retitled]
-    return {specs[n].file for key in keys for n in _places(index, key)}
+    found = {specs[n].file for entry in entries for n in _naming(specs, index, entry)}
+    return found | {specs[n].file for slug in retitled for n in _places(index, _copies_of(slug))}
 
 
 def pages_reading(specs: Sequence[PageSpec], entries: list[Goal | Session | Page], index: dict,
@@ -153,7 +153,7 @@ def pages_reading(specs: Sequence[PageSpec], entries: list[Goal | Session | Page
     page either, 25-45 ms). `index`: naming_index."""
     found = set()
     for entry in entries:
-        for n in _places(index, entry.source):
+        for n in _naming(specs, index, entry):
             spec = specs[n]
             names = reads.get(spec.template)
             if spec.source == entry.source or names is None or any(spec.context.get(name) is entry for name in names):
@@ -177,16 +177,32 @@ def _places(index: dict, key) -> memoryview:
     return memoryview(index.get(key, b"")).cast("i")
 
 
+def _naming(specs: Sequence[PageSpec], index: dict, entry: Goal | Session | Page) -> list[int]:
+    """The places of the pages naming `entry`: those of `index` (a naming_index) and, for a
+    goal or a session with tags, the index of tags and its tags' pages, which the naming
+    index leaves out."""
+    places = list(_places(index, entry.source))
+    if type(entry) is not Page and entry.tags:
+        files = _files_of(specs)
+        first, end = tag_range(files)
+        own = tag_page_files(entry.tags)
+        places += [first, *(n for n in range(first + 1, end) if files[n] in own)]
+    return places
+
+
 def naming_index(specs: list[PageSpec]) -> dict[str | tuple[str, str], bytes]:
-    return _naming(enumerate(specs))
+    return _index(enumerate(specs))
 
 
-def _naming(pages: Iterable[tuple[int, PageSpec]]) -> dict[str | tuple[str, str], bytes]:
+def _index(pages: Iterable[tuple[int, PageSpec]]) -> dict[str | tuple[str, str], bytes]:
     """Each entry's source → the pages (their places in `specs`) whose context holds the entry;
     and _copies_of(slug) → those holding a record that copies a session's title (a win, a
     lesson: see update_records). Big shared values are looked into once (as in `fingerprint`).
     The places are packed (see _places): as lists, 150,000 numbers at 10,000 sessions, the
-    index took 5.4 ms to load instead of 1.6."""
+    index took 5.4 ms to load instead of 1.6. The tag pages are left out: they name the
+    goals and sessions having their tags, found so (see _naming), and are the last pages but
+    the sitemap and robots.txt, which name none (see plan), so that a tags edit, which makes
+    tag pages appear or go, moves no page the index holds."""
     seen: dict[int, tuple] = {}
 
     def collect(value, found: set) -> None:
@@ -214,6 +230,8 @@ def _naming(pages: Iterable[tuple[int, PageSpec]]) -> dict[str | tuple[str, str]
 
     index: dict = defaultdict(list)
     for n, spec in pages:
+        if spec.path.startswith("tags/"):
+            continue
         found: set = set()
         collect(spec.context, found)
         for source in found:
@@ -225,7 +243,7 @@ def named_also(index: dict, pages: Iterable[tuple[int, PageSpec]]) -> dict:
     """`index` (a naming_index) with what these pages (each with its place) name added: pages
     planned again may name entries or copies that the pages they replaced did not. What those
     no longer name stays: an index naming too many pages only has more of them rendered."""
-    more = _naming(pages)
+    more = _index(pages)
     merged = dict(index)
     for key in more:
         merged[key] = array.array("i", sorted({*_places(index, key), *_places(more, key)})).tobytes()
@@ -287,7 +305,6 @@ def plan(portfolio: Portfolio, stats: dict, lastmod: dict, today: dt.date | None
                                "feed_goal": goal}, listed=False))
     specs += _session_pages(portfolio, stats, kept, memo)
     specs += _area_pages(portfolio, stats, goal_stats)
-    specs += _tag_pages(portfolio)
     specs += _figure_pages(portfolio, stats)
     specs += [
         PageSpec("search/", "search.html", "Search"),
@@ -298,6 +315,7 @@ def plan(portfolio: Portfolio, stats: dict, lastmod: dict, today: dt.date | None
     specs += [PageSpec(f"{p.slug}/", "page.html", p.title, {"entry": p}, description=describe(p),
                        image=p.images[0].path if p.images else None, source=p.source)
               for p in portfolio.pages.values()]
+    specs += _tag_pages(portfolio)  # after every page the naming index holds (see naming_index)
     dates = {f"content/{path.removeprefix('content/')}": day for path, day in lastmod.items()}
     specs += [
         _sitemap([(s.path, dates.get(s.source)) for s in specs if s.listed]),
@@ -310,21 +328,19 @@ def _sitemap(listed: list[tuple[str, dt.date | None]]) -> PageSpec:
     return PageSpec("sitemap.xml", "sitemap.xml", "Sitemap", {"urls": listed}, listed=False)
 
 
-def retag(specs: Replaceable, portfolio: Portfolio, index: dict | None = None,
-          retagged: Iterable[Session] = ()) -> tuple[list[PageSpec], dict | None]:
+def retag(specs: Replaceable, portfolio: Portfolio) -> list[PageSpec]:
     """After sessions' tags were edited in place (see content.in_place_edits), the tag pages
     planned again in `specs` (a tag's page may appear or go), and the sitemap listing them
-    when the tags are others (a tag page has no date); returned: the tag pages, and `index`,
-    the naming_index of `specs` if given, as it is now, `retagged` holding the sessions whose
-    tags changed (others too, maybe). `specs`: a list, or a snapshot's Plan, whose pages are
-    found by their files (not unpickled)."""
+    when the tags are others (a tag page has no date); returned: the tag pages. The naming
+    index of `specs` stays as it is: see naming_index. `specs`: a list, or a snapshot's
+    Plan, whose pages are found by their files (not unpickled)."""
     fresh = _tag_pages(portfolio)
-    return fresh, put_tag_pages(specs, fresh, index, retagged)
+    put_tag_pages(specs, fresh)
+    return fresh
 
 
-def put_tag_pages(specs: Replaceable, fresh: list[PageSpec], index: dict | None = None,
-                  retagged: Iterable[Session] = ()) -> dict | None:
-    """The tag pages `fresh` (see retag) put in `specs` in place of theirs; returned as retag's."""
+def put_tag_pages(specs: Replaceable, fresh: list[PageSpec]) -> None:
+    """The tag pages `fresh` (see retag) put in `specs` in place of theirs."""
     files = _files_of(specs)
     first, end = tag_range(files)
     sitemap = len(files) - 1 - files[::-1].index("sitemap.xml")  # after the tag pages
@@ -336,7 +352,6 @@ def put_tag_pages(specs: Replaceable, fresh: list[PageSpec], index: dict | None 
         start = next(n for n, (path, _) in enumerate(urls) if path == "tags/") + 1
         stop = next((n for n in range(start, len(urls)) if not urls[n][0].startswith("tags/")), len(urls))
         specs[at] = _sitemap(urls[:start] + [(spec.path, None) for spec in fresh[1:]] + urls[stop:])
-    return retagged_index(index, first, old, fresh, retagged) if index is not None else None
 
 
 def tag_range(files: list[str]) -> tuple[int, int]:
@@ -346,31 +361,6 @@ def tag_range(files: list[str]) -> tuple[int, int]:
     while end < len(files) and files[end].startswith("tags/"):
         end += 1
     return first, end
-
-
-def retagged_index(index: dict, first: int, old: list[str], fresh: list[PageSpec],
-                    retagged: Iterable[Session]) -> dict:
-    """The naming index of a plan whose tag pages (`old`: their files, from `first`) were
-    replaced by `fresh` (see retag): the places of the pages after them moved, and those of
-    the tag pages found by file, but for the sessions `retagged`, found on the index of tags
-    and their tags' pages (at 10,000 sessions, none to ~25 ms, instead of 160 for the whole
-    index made again)."""
-    end = first + len(old)
-    shift = len(fresh) - len(old)
-    at = {spec.file: first + n for n, spec in enumerate(fresh)}
-    moved = dict(index)
-    if [spec.file for spec in fresh] != old:
-        now = [at.get(file) for file in old]
-        for key in index:
-            places = _places(index, key)
-            if places and places[-1] >= first:  # in order: the last is the furthest
-                kept = [n if n < first else n + shift if n >= end else now[n - first] for n in places]
-                moved[key] = array.array("i", sorted(n for n in kept if n is not None)).tobytes()
-    for session in retagged:
-        places = [n if n < first else n + shift for n in _places(index, session.source) if not first <= n < end]
-        tags = [at[file] for file in tag_page_files(session.tags) if file in at]
-        moved[session.source] = array.array("i", sorted(places + ([first, *tags] if tags else []))).tobytes()
-    return moved
 
 
 def _files_of(specs: Replaceable) -> list[str]:

@@ -238,9 +238,8 @@ class Engine:
             if changes is None:
                 return None
             update_records(last.specs, last.naming, changes)
-        if leeway.retagged:  # after update_records: the naming index holds the pages' places
-            retagged = [e for e in entries if type(e) is Session and e.source in leeway.reshown]
-            last.naming = retag(last.specs, site.portfolio, last.naming, retagged)[1]
+        if leeway.retagged:  # (the naming index holds no tag page: see naming_index)
+            retag(last.specs, site.portfolio)
         loaded = time.perf_counter()
         refresh_own_pages(last.specs, entries)
         assets = {k: v for k, v in last.files.assets.items() if k not in SEARCH_FILES}

@@ -305,6 +305,27 @@ def test_an_edit_after_figure_and_tag_edits_makes_again_only_what_it_edits(proje
     assert "Framed it" in wins and "Team demo, take two" not in wins
 
 
+def test_a_figures_edit_sums_up_only_the_goal_records_it_makes_again(project, cli, tmp_path, monkeypatch):
+    """The fingerprints of the goals' records, which the pages of the site's figures hold (the
+    dashboard, the goals page, the areas), are kept with the snapshot and the delta: an edit
+    of a session's figures sums up its own goal's record alone, after a full build as after
+    another edit."""
+    assert cli("build", project).code == 0
+    summed, fingerprint = [], mastery_site.pages.fingerprint
+
+    def watched(value, seen):
+        if type(value) is dict and "comebacks" in value and "slug" in value and id(value) not in seen:
+            summed.append(value["slug"])
+        return fingerprint(value, seen)
+
+    monkeypatch.setattr(mastery_site.pages, "fingerprint", watched)
+    build_in_steps(project, cli, tmp_path, monkeypatch, [(HARD_WIN, "difficulty: 4", "difficulty: 2", True)])
+    assert summed[:1] == ["public-speaking"] and set(summed) == {"public-speaking"}
+    summed.clear()
+    build_in_steps(project, cli, tmp_path, monkeypatch, [(SESSION, "difficulty: 2", "difficulty: 5", True)])
+    assert summed[:1] == ["watercolour"] and set(summed) == {"watercolour"}
+
+
 def test_tag_edits_are_built_from_the_last_plan_and_equal_a_full_build(project, cli, tmp_path, monkeypatch):
     """Sessions' tags edited on their line: the last full build's plan is reused with its tag
     pages planned again (a tag's page appears, and goes, and the sitemap with it); a session
