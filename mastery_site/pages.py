@@ -246,7 +246,10 @@ def named_also(index: dict, pages: Iterable[tuple[int, PageSpec]]) -> dict:
     more = _index(pages)
     merged = dict(index)
     for key in more:
-        merged[key] = array.array("i", sorted({*_places(index, key), *_places(more, key)})).tobytes()
+        have = _places(index, key)
+        new = [n for n in _places(more, key) if n not in have]  # most often none: the same pages
+        if new:
+            merged[key] = array.array("i", sorted([*have, *new])).tobytes()
     return merged
 
 
