@@ -539,7 +539,7 @@ def _delta_file(planned: Plan, base: str, made_by: str, delta: Delta, snapshot_n
     the pages planned again now name (at their places in the plan), kept as what differs
     from the snapshot's (at 10,000 sessions, a key or two of 14,000)."""
     places = {file: n for n, file in enumerate(planned.files)}
-    naming = named_also(delta.naming, [(places[spec.file], spec) for spec in fresh])
+    naming = named_also(delta.naming, [(places[spec.file], spec) for spec in fresh], delta.stats)
     delta.naming = {key: value for key, value in naming.items() if snapshot_naming.get(key) != value}
     return planned.delta_file(base, made_by, delta)
 

@@ -208,3 +208,15 @@ def test_each_setback_comes_back_with_the_first_success_after_it(outcomes):
         if outcome == "setback" and after:
             expected.append({"setback": f"s{i}", "success": f"s{after[0]}", "days": after[0] - i})
     assert comebacks(sessions) == expected
+
+
+def test_a_goal_record_names_no_entry_and_copies_no_title(stats):
+    """What the naming index of a delta leaves out (see pages.named_also): a goal's record,
+    which a goal's page, the dashboard and the goals page hold, is made of plain values, and
+    none of its dicts is a copy of a session's title (a win's, a lesson's)."""
+    from mastery_site.pages import PageSpec, naming_index
+
+    for record in stats()["goals"]:
+        assert naming_index([PageSpec("goals/", "goal.html", "A goal", {"record": record})]) == {}
+        assert "session" not in record and all(type(v) in (str, int, float, bool, list, dict, type(None))
+                                               for v in record.values())
