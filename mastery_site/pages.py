@@ -139,7 +139,8 @@ def pages_naming(specs: list[PageSpec], entries: list[Goal | Session | Page], in
     that leaves everything else as it was, the only pages that can differ. `index`:
     naming_index(specs), made beforehand (the snapshot keeps it: a body edit at 10,000
     sessions then finds its pages in no time, instead of walking every context for 30 ms)."""
-    found = {specs[n].file for entry in entries for n in _naming(specs, index, entry)}
+    tags = _tag_pages_at(specs, entries)
+    found = {specs[n].file for entry in entries for n in _naming(index, entry, tags)}
     return found | {specs[n].file for slug in retitled for n in _places(index, _copies_of(slug))}
 
 
@@ -152,8 +153,9 @@ def pages_reading(specs: Sequence[PageSpec], entries: list[Goal | Session | Page
     in 110 ms, half of it its goal's page; now 3; a tags edit no longer renders its goal's
     page either, 25-45 ms). `index`: naming_index."""
     found = set()
+    tags = _tag_pages_at(specs, entries)
     for entry in entries:
-        for n in _naming(specs, index, entry):
+        for n in _naming(index, entry, tags):
             spec = specs[n]
             names = reads.get(spec.template)
             if spec.source == entry.source or names is None or any(spec.context.get(name) is entry for name in names):
@@ -177,16 +179,24 @@ def _places(index: dict, key) -> memoryview:
     return memoryview(index.get(key, b"")).cast("i")
 
 
-def _naming(specs: Sequence[PageSpec], index: dict, entry: Goal | Session | Page) -> list[int]:
+def _tag_pages_at(specs: Sequence[PageSpec], entries: list[Goal | Session | Page]) -> tuple[int, dict[str, int]]:
+    """Where the index of tags is in `specs`, and each tag's page, by file: found once for
+    these `entries`, if one of them has tags (see _naming)."""
+    if not any(type(entry) is not Page and entry.tags for entry in entries):
+        return -1, {}
+    files = _files_of(specs)
+    first, end = tag_range(files)
+    return first, {files[n]: n for n in range(first + 1, end)}
+
+
+def _naming(index: dict, entry: Goal | Session | Page, tags: tuple[int, dict[str, int]]) -> list[int]:
     """The places of the pages naming `entry`: those of `index` (a naming_index) and, for a
-    goal or a session with tags, the index of tags and its tags' pages, which the naming
-    index leaves out."""
+    goal or a session with tags, the index of tags and its tags' pages (`tags`: see
+    _tag_pages_at), which the naming index leaves out."""
     places = list(_places(index, entry.source))
     if type(entry) is not Page and entry.tags:
-        files = _files_of(specs)
-        first, end = tag_range(files)
-        own = tag_page_files(entry.tags)
-        places += [first, *(n for n in range(first + 1, end) if files[n] in own)]
+        first, at = tags
+        places += [first, *(at[file] for file in tag_page_files(entry.tags) if file in at)]
     return places
 
 
