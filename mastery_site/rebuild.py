@@ -237,7 +237,7 @@ class Engine:
             changes = retitle(site.stats, [e for e in entries if type(e) is Session and e.slug in leeway.retitled])
             if changes is None:
                 return None
-            update_records(last.specs, last.naming, changes)
+            update_records(last.specs, last.naming, changes, site.stats)
         if leeway.retagged:  # (the naming index holds no tag page: see naming_index)
             retag(last.specs, site.portfolio)
         loaded = time.perf_counter()
