@@ -39,6 +39,8 @@ from .pages import PageSpec, describe
 SNAPSHOT_FILE = "plan.bin"
 MEMO_FILE = "memos.bin"
 DELTA_FILE = "delta.bin"
+DIGEST = 16  # bytes of a page's digest (see PageSpec.digest)
+NO_DIGEST = bytes(DIGEST)
 Find = Callable[[str], Goal | Session | Page]  # an entry by its source (KeyError if none)
 
 
@@ -56,6 +58,7 @@ class Snapshot:
     naming: dict | None = None  # pages.naming_index(specs), made by the process that saves it (see build)
     delta: tuple | None = None  # as loaded, the delta saved beside it (see load_delta)
     digests: list[bytes | None] | None = None  # of its goals' records' fingerprints (see record_digests)
+    page_digests: bytes = b""  # of its pages' fingerprints, in order (see page_digests), made as `naming` is
 
 
 @dataclass
@@ -89,6 +92,13 @@ def record_digests(records: list[dict], seen: dict) -> list[bytes | None]:
     return [seen[id(record)][1] if id(record) in seen else None for record in records]
 
 
+def page_digests(specs: Sequence[PageSpec], keys: dict[str, bytes | None]) -> bytes:
+    """The digests of the fingerprints of these pages (see PageSpec.digest), one after another,
+    from their keys as rendered (see build.render_reusing: the page scope's digest, then the
+    page's), NO_DIGEST for a page without one (of a volatile template)."""
+    return b"".join((keys.get(spec.file) or NO_DIGEST * 2)[DIGEST:] for spec in specs)
+
+
 def seen_records(*saved: tuple[list[dict], list[bytes | None] | None]) -> dict:
     """The `seen` of pages.fingerprint holding the digests saved of these records (see
     record_digests): records, as goals' records are, never change."""
@@ -102,8 +112,9 @@ class Plan(Sequence):
     renders a dozen pages of 10,000; unpickling them all was most of loading the snapshot
     (at 10,000 sessions, 100 of 140 ms on a slow day)."""
 
-    def __init__(self, files: list[str], templates: list[str], places: bytes, tail):
+    def __init__(self, files: list[str], templates: list[str], places: bytes, tail, digests: bytes = b""):
         self.files, self.templates = files, templates  # of each page, in the plan's order
+        self._digests = digests  # see page_digests
         self._places = places  # where each page's pickle starts in the tail, and where the last ends
         self._starts = memoryview(places).cast("q")
         self._tail = tail  # THIS_TAIL while saved
@@ -117,7 +128,7 @@ class Plan(Sequence):
     def __reduce__(self):
         if self._saved is not None:  # its files are no longer those of the pages saved
             raise TypeError("a plan whose pages were replaced by others is saved by snapshot_file only")
-        return Plan, (self.files, self.templates, self._places, self._tail)
+        return Plan, (self.files, self.templates, self._places, self._tail, self._digests)
 
     def __len__(self) -> int:
         return len(self.files)
@@ -149,6 +160,13 @@ class Plan(Sequence):
         made = {k if k < first else k + shift: v for k, v in self._made.items() if not first <= k < end}
         made.update(enumerate(specs, first))
         self._made = made
+
+    def saved_digest(self, n: int) -> bytes | None:
+        """The digest of the fingerprint of the snapshot's page at `n`, as its build rendered it;
+        None for a page without one, or not the snapshot's (see __setitem__)."""
+        saved = n if self._saved is None else self._saved[n]
+        digest = self._digests[saved * DIGEST:(saved + 1) * DIGEST] if saved >= 0 else b""
+        return digest if len(digest) == DIGEST and digest != NO_DIGEST else None
 
     def opened(self, find: Callable[[str, str], object | None], shared: list) -> Plan:
         """The plan as loaded, ready to unpickle its pages: `find` resolves the entries they
@@ -207,8 +225,9 @@ def snapshot_file(snapshot: Snapshot) -> tuple[Snapshot, dict[type, Callable], b
         pickler.clear_memo()
     starts.append(buffer.tell())
     specs = snapshot.specs
-    plan = Plan([s.file for s in specs], [s.template for s in specs], starts.tobytes(), THIS_TAIL)
-    return dataclasses.replace(snapshot, specs=plan), SNAPSHOT_REDUCERS, buffer.getvalue()
+    plan = Plan([s.file for s in specs], [s.template for s in specs], starts.tobytes(), THIS_TAIL,
+                snapshot.page_digests)
+    return dataclasses.replace(snapshot, specs=plan, page_digests=b""), SNAPSHOT_REDUCERS, buffer.getvalue()
 
 
 class _PagePickler(pickle.Pickler):

@@ -330,6 +330,31 @@ def test_an_edit_after_figure_and_tag_edits_makes_again_only_what_it_edits(proje
     assert "Framed it" in wins and "Team demo, take two" not in wins
 
 
+def test_a_delta_keeps_only_the_pages_an_edit_changed(project, cli, tmp_path, monkeypatch):
+    """A figures edit plans again every page reading its goal's or the site's figures, most of
+    them the snapshot's very pages: the delta keeps only those whose fingerprint changed, and
+    the next edit takes those alone. The site equals a full build after each edit."""
+    assert cli("build", project).code == 0
+    replanned, applied = [], []
+    replan, apply_delta = mastery_site.build.replan, mastery_site.build._apply_delta
+
+    def replanning(*args):
+        fresh = replan(*args)
+        replanned.extend(spec.file for spec in fresh)
+        return fresh
+
+    def applying(planned, delta):
+        applied.extend(delta.specs)
+        return apply_delta(planned, delta)
+
+    monkeypatch.setattr(mastery_site.build, "replan", replanning)
+    monkeypatch.setattr(mastery_site.build, "_apply_delta", applying)
+    build_in_steps(project, cli, tmp_path, monkeypatch, [(HARD_WIN, "difficulty: 4", "difficulty: 2", True),
+                                                         (SESSION, "Simple oak frame", "Plain oak frame", True)])
+    assert "goals/public-speaking/index.html" in applied and "wins/index.html" in applied
+    assert set(applied) < set(replanned), (applied, replanned)
+
+
 def test_a_figures_edit_sums_up_only_the_goal_records_it_makes_again(project, cli, tmp_path, monkeypatch):
     """The fingerprints of the goals' records, which the pages of the site's figures hold (the
     dashboard, the goals page, the areas), are kept with the snapshot and the delta: an edit
