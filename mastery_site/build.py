@@ -450,22 +450,15 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     live = os.path.join(out.resolve(), "")  # see _write_output
     with Staging(out, inputs, keep_spare=True, listing=listing) as staging:
         _assume_linked(staging, caches)
-        todo = []
         for file in render | staging.take_linked(places.keys() - render):
             if file in render or not staging.reuse(file, live + file):
-                todo.append(planned[places[file]])
+                staging.write(file, render_page(env, site, planned[places[file]]))
                 # its fingerprint, when known (else the next full build renders it, and so does every
                 # edit in place that plans it again: a difficulty edit rendered 13, then 14, 15 pages)
                 caches.pages[file] = keys.get(file) if planned.templates[places[file]] not in reads.volatile else None
-
-        def assets() -> None:
-            write_assets(site, chain, staging, caches, live=live,
-                         edited=[(leeway.keys[entry.source], entry) for entry in edited])
-
-        todo, rest = _costliest_first(todo, live)  # shared with another process when worth a fork
-        _render_pages(site, env, todo, staging, options.jobs if rest >= SHARED_RENDERING else 1, assets, min_items=2)
-        staging.keep([spec.file for spec in todo])  # those it wrote too
         _write_gone(staging, env, site, planned)
+        write_assets(site, chain, staging, caches, live=live,
+                     edited=[(leeway.keys[entry.source], entry) for entry in edited])
         staging.commit(len(planned))
     caches.unlinked = (caches.output, caches.pages.keys() - staging.linked)
     carried = _carried(planned, places, delta, fresh, keys)
@@ -479,25 +472,6 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     caches.output = inputs
     _save_caches(store, caches, edited=changed, delta=made)
     return BuildResult(out, len(planned), site, [planned, env, snapshot])
-
-
-SHARED_RENDERING = 300_000  # bytes of an edit's pages to render (as last built) beside the biggest, from which
-# a forked process takes some (a title edit at 10,000 sessions: 13 pages, 2.2 MB, ~0.1 s in one process)
-
-
-def _costliest_first(specs: list[PageSpec], live: str) -> tuple[list[PageSpec], int]:
-    """The pages an edit renders, the biggest as last built first (a page's size tells its
-    rendering time well enough: a goal's page, 0.6 MB, 30-40 ms; a session's, 5 KB, 1 ms), and
-    the size of all but the biggest: what a second process would take over, the biggest
-    being the first process's while the other writes the assets (see pmap)."""
-    sizes = {}
-    for spec in specs:
-        try:
-            sizes[spec.file] = os.stat(live + spec.file).st_size
-        except OSError:  # a new page (a tag's)
-            sizes[spec.file] = 0
-    specs = sorted(specs, key=lambda spec: sizes[spec.file], reverse=True)
-    return specs, sum(sizes.values()) - (sizes[specs[0].file] if specs else 0)
 
 
 def _edited_since(sessions: list[Session], keys: list[bytes], caches: Caches) -> list[Session]:
@@ -577,7 +551,7 @@ def _carried(planned: Plan, places: dict[str, int], delta: Delta | None, fresh: 
     """The pages planned again since the snapshot, by file, as the delta keeps them: those of
     the last delta, and those planned again now (`fresh`), but for those whose fingerprint
     (`keys`: see _refigured) is the snapshot's page's: the same page (a difficulty edit at
-    10,000 sessions plans again ~120 pages, of which ~15 change, and the next edit loads
+    10,000 sessions plans again 122 pages, of which 7 changed, and the next edit loads
     those alone)."""
     carried = dict(delta.specs) if delta is not None else {}
     for spec in fresh:
@@ -775,15 +749,14 @@ def plan_site(site: Site, caches: Caches | None = None, head: str | None = None)
 
 
 def _render_pages(site: Site, env: jinja2.Environment, specs: list[PageSpec], sink: Sink, jobs: int,
-                  meanwhile: Callable[[], None] | None = None, min_items: int = MIN_ITEMS) -> None:
+                  meanwhile: Callable[[], None] | None = None) -> None:
     """In several processes, interleaved shares (neighbouring pages cost alike), one task per
-    share; in this one alone, one task per page (so that pmap sees how many pages there are),
-    and so with fewer than `min_items` pages. `meanwhile()`: see pmap."""
-    if jobs > 1 and len(specs) >= min_items:
-        shares = min(jobs * 32, len(specs))
+    share; in this one alone, one task per page (so that pmap sees how many pages there are).
+    `meanwhile()`: see pmap."""
+    if jobs > 1 and len(specs) >= MIN_ITEMS:
+        shares = jobs * 32
         chunks = [range(start, len(specs), shares) for start in range(shares)]
-        if len(specs) >= MIN_ITEMS:  # a few pages (an edit's) load theirs as they go, from bytecode
-            _compile_templates(env)
+        _compile_templates(env)
     else:
         jobs, chunks = 1, [range(i, i + 1) for i in range(len(specs))]
     found = pmap(_render_chunk, chunks, jobs, (site, env, specs, sink), min_items=1, meanwhile=meanwhile)

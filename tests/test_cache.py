@@ -281,31 +281,6 @@ def test_figure_edits_are_built_from_the_last_plan_and_equal_a_full_build(projec
     assert "Second team demo" in (project / "_site/robots.txt").read_text()
 
 
-def test_an_edit_shares_the_pages_it_renders_with_another_process(project, cli, tmp_path, monkeypatch):
-    """The pages an edit in place renders, when big enough together (here: any), are shared
-    with a forked process, which writes them into the spare recycled: every page it wrote is
-    in the new site, which equals a full build after each edit."""
-    monkeypatch.setattr(mastery_site.build, "SHARED_RENDERING", 0)
-    jobs, pmap = [], mastery_site.build.pmap
-
-    def watched(func, items, processes, *rest, **options):
-        jobs.append((len(items), processes))
-        return pmap(func, items, processes, *rest, **options)
-
-    monkeypatch.setattr(mastery_site.build, "pmap", watched)
-    assert cli("build", project, "-j", "2").code == 0
-    for rel, old, new in [(HARD_WIN, "difficulty: 4", "difficulty: 2"),
-                          (HARD_WIN, "Team demo, take two", "Second team demo"),
-                          (SESSION, "Simple oak frame", "Plain oak frame")]:
-        edit(project, rel, old, new)
-        jobs.clear()
-        assert cli("build", project, "-j", "2").code == 0
-        assert len(jobs) == 1 and jobs[0][0] > 1 and jobs[0][1] == 2, jobs
-        assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
-        assert site_files(project / "_site") == site_files(tmp_path / "full"), rel
-    assert "Second team demo" in (project / "_site/sessions/2026-07-15-demo-take-two/index.html").read_text()
-
-
 def test_an_edit_after_figure_and_tag_edits_makes_again_only_what_it_edits(project, cli, tmp_path, monkeypatch):
     """The figures, pages and tag pages that edits in place made since the last full build are
     kept with the cache (a delta beside its snapshot): a later edit starts from them and makes
