@@ -931,6 +931,8 @@ def _copy_images(sink: Sink, site: Site, kept: dict[str, tuple] | None = None,
         images = [(image.path, image.source) for image in images_of(site.portfolio)]
     made = {}
     for path, image in images:
+        if path in made:  # shown twice (a body naming it twice): copied once
+            continue
         try:
             source = (str(image), *identity(os.stat(image)))
         except OSError:

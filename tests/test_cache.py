@@ -958,6 +958,18 @@ def test_the_spare_is_listed_while_the_cache_is_read(project, cli, tmp_path, mon
     assert site_files(project / "_site") == site_files(tmp_path / "full")
 
 
+def test_an_image_shown_twice_is_copied_once(project, cli, tmp_path):
+    """A body naming its image a second time: the image is written once, linked from the live
+    site by a build with the cache (it was copied over the link it had just made: a traceback)."""
+    assert cli("build", project).code == 0
+    path = project / "content/sessions/2026/2026-08-09-graded-sky.md"
+    path.write_text(path.read_text() + "\n![the same sky](graded-sky.png)\n")
+    result = cli("build", project)
+    assert result.code == 0, result.err
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(project / "_site") == site_files(tmp_path / "full")
+
+
 def test_an_edit_takes_unchanged_images_from_the_live_site(project, cli, tmp_path):
     """An image whose source is unchanged since it was copied into the live site is linked
     from there, like an unchanged page, not read, stripped and written again; one whose source
