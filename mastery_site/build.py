@@ -397,11 +397,10 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     delta = load_delta(snapshot, caches.output)
     if delta is not None:
         site = dataclasses.replace(site, stats=delta.stats)
-        _apply_delta(planned, delta)
+    places = _apply_delta(planned, delta)
     naming = snapshot.naming if delta is None else {**snapshot.naming, **delta.naming}
     planned.refresh(since)
     files = planned.files
-    places = dict(zip(files, range(len(files)), strict=True))
     caches.refigured |= leeway.refigured
     beyond = leeway.reshown - leeway.relabelled  # more than their bodies edited, and not their tags alone
     reshown = [entry for entry in edited if entry.source in beyond]
@@ -465,8 +464,8 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     made = None
     if delta is not None and not fresh and not retagging:  # as it was (but for records retitled in
         made = functools.partial(planned.delta_again, snapshot.delta, inputs)  # place: made again, see above)
-    elif fresh or carried or tags is not None:  # (the figures planned again, even if no page changed)
-        made = functools.partial(_delta_file, planned, snapshot.made_by, inputs,
+    elif fresh or tags is not None:  # (the figures planned again, even if no page changed)
+        made = functools.partial(_delta_file, planned, places, snapshot.made_by, inputs,
                                  Delta(site.stats, carried, tags, naming, record_digests(site.stats["goals"], seen)),
                                  snapshot.naming, [spec for spec in fresh if carried.get(spec.file) is spec])
     caches.output = inputs
@@ -525,22 +524,23 @@ def _retagged(site: Site, caches: Caches, planned: Plan, edited: list,
     return render | {"sitemap.xml"} if live != tags else render, fresh
 
 
-def _apply_delta(planned: Plan, delta: Delta) -> None:
-    """The snapshot's plan as the edits in place since it left it (see snapshot.Delta)."""
-    if delta.tags is not None:
+def _apply_delta(planned: Plan, delta: Delta | None) -> dict[str, int]:
+    """The snapshot's plan as the edits in place since it left it (see snapshot.Delta), if
+    any; returned: each page's place in it, by file."""
+    if delta is not None and delta.tags is not None:
         put_tag_pages(planned, delta.tags)
-    places = {file: n for n, file in enumerate(planned.files)}
-    for file, spec in delta.specs.items():
+    places = dict(zip(planned.files, range(len(planned.files)), strict=True))
+    for file, spec in delta.specs.items() if delta is not None else ():
         planned[places[file]] = spec
+    return places
 
 
-def _delta_file(planned: Plan, base: str, made_by: str, delta: Delta, snapshot_naming: dict,
-                fresh: list[PageSpec]) -> tuple:
+def _delta_file(planned: Plan, places: dict[str, int], base: str, made_by: str, delta: Delta,
+                snapshot_naming: dict, fresh: list[PageSpec]) -> tuple:
     """The delta this edit leaves (see snapshot.Delta), as the process saving the cache writes
     it: its naming index made there, from the one this edit used (`delta.naming`) with what
-    the pages planned again now name (at their places in the plan), kept as what differs
+    the pages planned again now name (at their `places` in the plan), kept as what differs
     from the snapshot's (at 10,000 sessions, a key or two of 14,000)."""
-    places = {file: n for n, file in enumerate(planned.files)}
     naming = named_also(delta.naming, [(places[spec.file], spec) for spec in fresh], delta.stats)
     delta.naming = {key: value for key, value in naming.items() if snapshot_naming.get(key) != value}
     return planned.delta_file(base, made_by, delta)
@@ -661,12 +661,11 @@ def _save_caches(store: Store, caches: Caches, snapshot: Snapshot | None = None,
     def save() -> None:
         if snapshot is not None:
             snapshot.naming = naming_index(snapshot.specs)
-            snapshot.page_digests = page_digests(snapshot.specs, caches.pages)
         shards = _shards_of(caches, edited)
         files = {shard_file(n): _packed(shard) for n, shard in shards.items()
                  if not _same_shard(shard, caches.stored.get(n))}
         if snapshot is not None:
-            files[SNAPSHOT_FILE] = snapshot_file(snapshot)
+            files[SNAPSHOT_FILE] = snapshot_file(snapshot, page_digests(snapshot.specs, caches.pages))
         if memos is not None:
             files[MEMO_FILE] = (memos, MEMO_REDUCERS, b"")
         if delta is not None:
@@ -690,7 +689,8 @@ def _shards_of(caches: Caches, edited: set[str] | None = None) -> dict[int, Shar
         shard = shards.get(shard_of(rel)) if known is not None else None
         if shard is None:
             continue
-        stamp, result = shard.files[rel] = known
+        shard.files[rel] = known
+        result = known[1]
         if result.entry is not None:
             key = body_key(result.entry)
             body = caches.bodies.get(key) or stored_body(result.entry)

@@ -42,7 +42,7 @@ from . import __version__, collector
 from .sources import identity
 
 CACHE_DIR = ".mastery-cache"
-FORMAT = 39  # of what is cached (the model's classes, the code templates compile to: see
+FORMAT = 40  # of what is cached (the model's classes, the code templates compile to: see
 # theme.SiteCodeGenerator): a cache of another format is ignored
 MAGIC = b"mastery-cache\n"
 HEADER = len(MAGIC) + 32  # the magic, then the signature

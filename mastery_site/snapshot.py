@@ -58,7 +58,6 @@ class Snapshot:
     naming: dict | None = None  # pages.naming_index(specs), made by the process that saves it (see build)
     delta: tuple | None = None  # as loaded, the delta saved beside it (see load_delta)
     digests: list[bytes | None] | None = None  # of its goals' records' fingerprints (see record_digests)
-    page_digests: bytes = b""  # of its pages' fingerprints, in order (see page_digests), made as `naming` is
 
 
 @dataclass
@@ -213,9 +212,9 @@ class Plan(Sequence):
             spec.title, spec.description = entry.title, describe(entry)
 
 
-def snapshot_file(snapshot: Snapshot) -> tuple[Snapshot, dict[type, Callable], bytes]:
+def snapshot_file(snapshot: Snapshot, digests: bytes) -> tuple[Snapshot, dict[type, Callable], bytes]:
     """The snapshot as cache.save_cache writes it: its pages pickled one by one into the
-    file's tail, its plan a Plan saying where each is."""
+    file's tail, its plan a Plan saying where each is, with their `digests` (see page_digests)."""
     buffer = io.BytesIO()
     pickler = _PagePickler(buffer, {id(value): n for n, value in enumerate(_shared(snapshot))})
     starts = array.array("q")
@@ -225,9 +224,8 @@ def snapshot_file(snapshot: Snapshot) -> tuple[Snapshot, dict[type, Callable], b
         pickler.clear_memo()
     starts.append(buffer.tell())
     specs = snapshot.specs
-    plan = Plan([s.file for s in specs], [s.template for s in specs], starts.tobytes(), THIS_TAIL,
-                snapshot.page_digests)
-    return dataclasses.replace(snapshot, specs=plan, page_digests=b""), SNAPSHOT_REDUCERS, buffer.getvalue()
+    plan = Plan([s.file for s in specs], [s.template for s in specs], starts.tobytes(), THIS_TAIL, digests)
+    return dataclasses.replace(snapshot, specs=plan), SNAPSHOT_REDUCERS, buffer.getvalue()
 
 
 class _PagePickler(pickle.Pickler):

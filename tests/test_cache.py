@@ -319,7 +319,7 @@ def test_a_delta_keeps_only_the_pages_an_edit_changed(project, cli, tmp_path, mo
         return fresh
 
     def applying(planned, delta):
-        applied.extend(delta.specs)
+        applied.extend(delta.specs if delta is not None else ())
         return apply_delta(planned, delta)
 
     monkeypatch.setattr(mastery_site.build, "replan", replanning)
