@@ -60,3 +60,11 @@ def test_arbitrary_text_never_crashes(text):
 @given(st.binary(max_size=200))
 def test_arbitrary_bytes_never_crash(data):
     load({"content/sessions/2026-01-01-s.md": b"---\n" + data, "mastery.yaml": data})
+
+
+@given(st.sets(st.text(alphabet="ab./\n", max_size=8), max_size=6))
+def test_pages_taken_at_once_are_those_a_path_match_each_would_take(rels):
+    """The output's check that page paths are normal (never outside the site), made of many
+    paths at once, agrees with the match of each (output.NORMAL)."""
+    from mastery_site.output import NORMAL, _normal
+    assert _normal(set(rels)) == {rel for rel in rels if NORMAL.fullmatch(rel)}
