@@ -84,7 +84,8 @@ from .snapshot import (
     seen_records,
     snapshot_file,
 )
-from .sources import Scanned, identity, recorded_inputs, scan_inputs, settings_of
+from .sources import Handed, Scanned, identity, recorded_inputs, scan_inputs, settings_of
+from .stamps import STAMPS_FILE, stamps_of
 from .theme import CompiledTemplates, TemplateReads, environment, root_from, template_reads, theme_chain
 
 
@@ -138,6 +139,7 @@ class Caches:
     edited: set[str] = field(default_factory=set)  # the files of the sessions edited in place so
     unlinked: tuple[str | None, set[str]] | None = None  # the site the live one was built beside, and the
     # pages of the live one that are not hard links of its (see _assume_linked)
+    stamps: bytes = b""  # the token of the stamps saved beside it (see stamps.py)
 
     def __getstate__(self) -> dict:
         """The index on disk: files and bodies go to shards."""
@@ -266,19 +268,19 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
     # collectors to walk or copy (see parallel.pmap).
     with collector.paused(), collector.frozen():
         scanned = scanned if scanned is not None else scan_inputs(root, out, settings)
-        head, found, every, inputs = scanned[:4]
+        head, inputs = scanned.head, scanned.inputs
         if not fresh and scanned.up_to_date:
-            return BuildResult(out, 0, None, [found, every])
+            return BuildResult(out, 0, None, [scanned])
         with contextlib.nullcontext() if fresh else Store(cache_store(root, settings)) as store, \
                 (None if fresh else list_spare(out)) or contextlib.nullcontext() as listing:
             caches = None if fresh else _cache_for(store, out)
             collector.hold()
-            changed = changed_files(root, found, caches.files) if caches is not None else None
+            changed = _changed(root, scanned, caches) if caches is not None else None
             result = None if caches is None else _edit_sessions(root, out, inputs, head, options, caches, store,
                                                                 changed, listing)
             if result is not None:
                 options.progress.done()
-                result.held += (caches, found, every)
+                result.held += (caches, scanned)
                 return result
             config_as_read = None
             if caches is not None:
@@ -287,7 +289,7 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
                 config_as_read = caches.config
             compiled: list = []
             every_page = caches is None or not caches.pages
-            site = load_site(root, options, caches=caches, found=found,
+            site = load_site(root, options, caches=caches, found=scanned.found,
                              prepare=functools.partial(_compiled_templates, root, caches, compiled) if every_page
                              else None)
             collector.hold()
@@ -297,8 +299,18 @@ def build(root: Path, out: Path | None = None, options: Options | None = None, f
             result = _write_output(site, out, inputs, head, options, caches, store, edited, *compiled,
                                    listing=listing)
     options.progress.done()
-    result.held += (caches, found, every)
+    result.held += (caches, scanned)
     return result
+
+
+def _changed(root: Path, scanned: Scanned | Handed, caches: Caches) -> set[str] | None:
+    """The files changed since the cache was saved (see content.changed_files): as the process
+    that scanned them found them meanwhile (see stamps.compare), if it compared them with the
+    stamps saved with this very cache, every shard of which was read."""
+    compared = scanned.compared() if type(scanned) is Handed else None
+    if compared is not None and compared[0] == caches.stamps and len(caches.stored) == SHARDS:
+        return set(compared[1]) if compared[1] is not None else None
+    return changed_files(root, scanned.found, caches.files)
 
 
 def _write_output(site: Site, out: Path, inputs: str, head: str, options: Options, caches: Caches | None,
@@ -661,9 +673,11 @@ def _save_caches(store: Store, caches: Caches, snapshot: Snapshot | None = None,
     def save() -> None:
         if snapshot is not None:
             snapshot.naming = naming_index(snapshot.specs)
+        caches.stamps = os.urandom(16)
+        files = {STAMPS_FILE: (stamps_of(caches.files, caches.stamps), None, b"")}  # written first: see stamps.py
         shards = _shards_of(caches, edited)
-        files = {shard_file(n): _packed(shard) for n, shard in shards.items()
-                 if not _same_shard(shard, caches.stored.get(n))}
+        files.update((shard_file(n), _packed(shard)) for n, shard in shards.items()
+                     if not _same_shard(shard, caches.stored.get(n)))
         if snapshot is not None:
             files[SNAPSHOT_FILE] = snapshot_file(snapshot, page_digests(snapshot.specs, caches.pages))
         if memos is not None:

@@ -42,7 +42,7 @@ from . import __version__, collector
 from .sources import identity
 
 CACHE_DIR = ".mastery-cache"
-FORMAT = 40  # of what is cached (the model's classes, the code templates compile to: see
+FORMAT = 41  # of what is cached (the model's classes, the code templates compile to: see
 # theme.SiteCodeGenerator): a cache of another format is ignored
 MAGIC = b"mastery-cache\n"
 HEADER = len(MAGIC) + 32  # the magic, then the signature
@@ -164,13 +164,13 @@ def _reaped(pid: int) -> bool:
 
 
 def save_store(folder: Path, index, files: dict[str, tuple[object, dict[type, Callable] | None, bytes]]) -> None:
-    """Write `files` (name → value, its reducers and its tail: see `save_cache`), then the
-    index: shards not given are unchanged on disk."""
+    """Write `files` (name → value, its reducers and its tail: see `save_cache`), in their
+    order, then the index: shards not given are unchanged on disk."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return
-    for name, (value, reducers, tail) in sorted(files.items()):
+    for name, (value, reducers, tail) in files.items():
         save_cache(folder / name, value, reducers, tail)
     save_cache(folder / "index.bin", index)
 

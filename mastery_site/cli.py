@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING
 
 from . import __version__, headstart
 from .output import OutputError, check_output
-from .sources import AUDIENCES, Scanned, scan_inputs, settings_of
+from .sources import AUDIENCES, Handed, Scanned, scan_inputs, settings_of
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from .diagnostics import Diagnostic
 
 COLOURS = {"error": "\033[1;31m", "warning": "\033[1;33m", "note": "\033[1;36m"}
@@ -224,11 +226,12 @@ def cmd_build(args) -> int:
         settings = settings_of(args.audience, args.drafts, args.base_url, args.today)
         if args.ahead and args.jobs > 1:  # the rest imported meanwhile, in another process (see headstart.py)
             found, code = headstart.scan_ahead(lambda: scan_inputs(args.dir, out, settings),
-                                               lambda s: s.up_to_date, _import_build)
+                                               lambda s: s.up_to_date, _import_build,
+                                               lambda s: _handed(args.dir, settings, s))
             if code != -1:  # built by the forked process; the scan it was handed is freed at exit only
                 args.kept.append(found)
                 return code
-            scanned = Scanned(*found)
+            scanned = _taken(found) if type(found) is headstart.Handover else found
         else:
             scanned = scan_inputs(args.dir, out, settings)
         args.kept.append(scanned)
@@ -251,6 +254,27 @@ def cmd_build(args) -> int:
     else:
         print(f"Built {what} in {seconds:.2f} s into {result.out}/ — open {result.out / 'index.html'}")
     return 0
+
+
+def _handed(root: Path, settings: tuple, scanned: Scanned) -> Iterator:
+    """What the scanning process hands the one that builds (see headstart.scan_ahead), in turn:
+    the digests, the files found, and which of them changed since the build cache was saved
+    (see stamps.py), made while the other imports and reads the cache."""
+    yield scanned.head, scanned.inputs
+    yield scanned.found
+    from .cache import cache_store
+    from .stamps import compare
+
+    try:
+        yield compare(root, cache_store(root, settings), scanned.found)
+    except Exception:  # never trusted over the building process's own comparison, which it then makes
+        yield None
+
+
+def _taken(handover: headstart.Handover) -> Handed:
+    """The scan as the building process takes it over (see _handed)."""
+    head, inputs = handover[0]
+    return Handed(head, inputs, lambda: handover[1], lambda: handover[2])
 
 
 def _import_build() -> None:

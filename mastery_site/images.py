@@ -53,6 +53,19 @@ def resolve(root: Path, entry_source: str, src: str) -> tuple[Path | None, str]:
     return real, ""
 
 
+def as_checked(root: Path, rel: str, checks: tuple[tuple[str, str], ...]) -> bool:
+    """Whether a file's local images are as they were when it was read (`checks`: each one's
+    src and what was found then): an image removed, or one added that was missing, changes
+    what its unchanged file yields (a diagnostic, or a copy of the image that would fail), so
+    the file is read again, and it counts as changed (the everyday edit's fast path, whose
+    snapshot would copy the image, steps aside)."""
+    for src, was in checks:
+        found, why = resolve(root, rel, src)
+        if (str(found) if found is not None else why) != was:
+            return False
+    return True
+
+
 class Placer:
     """Gives each image of one entry a unique file name in the entry's folder."""
 

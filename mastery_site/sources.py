@@ -11,6 +11,7 @@ import hashlib
 import operator
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -40,6 +41,20 @@ class Scanned(NamedTuple):
     every: list[tuple[str, tuple]]  # every file under content/
     inputs: str  # the digest of every input (see inputs_digest)
     up_to_date: bool  # the site in the output folder was built from these very inputs
+
+
+class Handed:
+    """A scan as another process hands it over (see headstart.py, cli.cmd_build): the files
+    found read from there when asked for, and the files changed since the build cache was
+    saved, as that process found them meanwhile (see stamps.compare)."""
+
+    def __init__(self, head: str, inputs: str, found: Callable[[], list], compared: Callable[[], tuple | None]):
+        self.head, self.inputs, self.up_to_date = head, inputs, False
+        self._found, self.compared = found, compared
+
+    @property
+    def found(self) -> list[tuple[str, str, tuple]]:
+        return self._found()
 
 
 def scan_inputs(root: Path, out: Path, settings: tuple) -> Scanned:

@@ -24,6 +24,7 @@ import mastery_site.output
 import mastery_site.pages
 import mastery_site.snapshot
 from conftest import EDITS, REPO, apply_edit, git, saved, site_files, write_tree
+from mastery_site.cache import shard_file, shard_of
 
 SESSION = "content/sessions/2026/2026-11-21-framed.md"
 PREVIOUS = "content/sessions/2026/2026-10-04-plein-air.md"  # the session before SESSION on its goal
@@ -69,8 +70,9 @@ def test_an_edit_reuses_unchanged_pages_and_matches_a_full_build(project, cli, t
     assert inode(untouched) == before  # hard-linked from the previous site, not rewritten
     saved(project)
     rewritten = [path.name for path in stores[0].iterdir() if path.stat().st_mtime_ns != written.get(path.name)]
-    # the index, the one shard of the edited file, and the manifest that vouches for the files just checked
-    assert sorted(rewritten)[:2] == ["index.bin", "manifest.bin"] and len(rewritten) == 3
+    # the index, the one shard of the edited file, the files' stamps (see stamps.py), and the manifest
+    # that vouches for the files just checked
+    assert sorted(rewritten) == ["index.bin", "manifest.bin", shard_file(shard_of(SESSION)), "stamps.bin"]
     assert "A simple oak frame" in (site / "sessions/2026-11-21-framed/index.html").read_text()
     assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
     assert site_files(site) == site_files(tmp_path / "full")
@@ -686,6 +688,33 @@ def test_sessions_shown_again_are_rendered_from_their_files_read_again(project, 
     assert "Simple oak frame" in (project / "_site/sessions/2026-11-21-framed/index.html").read_text()
     assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
     assert site_files(project / "_site") == site_files(tmp_path / "full")
+
+
+@pytest.mark.parametrize("told", ["as saved", "by another cache"])
+def test_an_edit_takes_the_changed_files_the_scanning_process_told_if_told_of_this_cache(project, monkeypatch, told):
+    """The command's scanning process compares the files it found with the stamps the cache
+    saved, while the other imports (stamps.py): the build takes its answer, without the files
+    found or a comparison of its own, if it was made with the stamps of the cache it read;
+    else it compares them itself (a wrong answer, of another cache, is never taken)."""
+    from mastery_site.cache import cache_store
+    from mastery_site.sources import Handed, scan_inputs, settings_of
+    from mastery_site.stamps import compare
+    options = mastery_site.build.Options(jobs=1)
+    mastery_site.build.build(project, options=options)
+    saved(project)
+    edit(project)
+    settings = settings_of("public", False, None, None)
+    scanned = scan_inputs(project, project / "_site", settings)
+    token, changed = compare(project, cache_store(project, settings), scanned.found)
+    assert changed == [SESSION]
+    if told == "as saved":
+        monkeypatch.setattr(mastery_site.build, "changed_files", lambda *a: pytest.fail("compared again"))
+        found = lambda: pytest.fail("the files found were read")  # noqa: E731
+    else:
+        token, changed, found = bytes(16), [], lambda: scanned.found  # nothing changed, says another cache
+    handed = Handed(scanned.head, scanned.inputs, found, lambda: (token, changed))
+    mastery_site.build.build(project, options=options, scanned=handed)
+    assert "A simple oak frame" in (project / "_site/sessions/2026-11-21-framed/index.html").read_text()
 
 
 def test_the_cache_is_saved_as_its_store_is_left_and_not_after_a_failure(tmp_path):

@@ -11,7 +11,7 @@ import time
 SCRIPT = textwrap.dedent("""
     import os, sys, time
     from pathlib import Path
-    from mastery_site.headstart import scan_ahead
+    from mastery_site.headstart import Handover, scan_ahead
 
     marker, nothing_to_do = Path(sys.argv[1]), sys.argv[2] == "done"
 
@@ -25,7 +25,15 @@ SCRIPT = textwrap.dedent("""
             time.sleep(0.005)
         return ("not seen", os.getpid(), nothing_to_do)
 
-    found, code = scan_ahead(scan, lambda found: found[2], prepare)
+    def handed(found):  # the scan, then what is made as the other process goes on
+        yield found
+        yield list(range(200_000))  # more than a pipe holds: never read unless asked for
+        yield f"made after the scan by {os.getpid()}"
+
+    found, code = scan_ahead(scan, lambda found: found[2], prepare, handed)
+    if type(found) is Handover:
+        print(found[2] == f"made after the scan by {os.getppid()}", flush=True)
+        found = found[0]
     if code != -1:
         print(f"handed over; it exited with {code}")
     elif found[1] == os.getpid():
@@ -50,7 +58,7 @@ def run(tmp_path, how: str) -> list[str]:
 
 
 def test_the_scan_is_handed_to_the_process_that_prepared_meanwhile(tmp_path):
-    assert run(tmp_path, "build") == ["seen; taken over by True", "handed over; it exited with 7"]
+    assert run(tmp_path, "build") == ["True", "seen; taken over by True", "handed over; it exited with 7"]
 
 
 def test_with_nothing_to_do_the_scanning_process_goes_on_alone(tmp_path):
@@ -66,7 +74,7 @@ def test_a_sigterm_to_the_command_stops_the_process_that_took_over(tmp_path):
         time.sleep(0.01)
     process.send_signal(signal.SIGTERM)
     out, _ = process.communicate(timeout=20)
-    assert out.splitlines() == ["seen; taken over by True", "handed over; it exited with 143"]
+    assert out.splitlines() == ["True", "seen; taken over by True", "handed over; it exited with 143"]
 
 
 def test_the_command_ends_with_the_code_the_process_that_took_over_says_not_once_it_is_gone(tmp_path):
@@ -78,7 +86,8 @@ def test_the_command_ends_with_the_code_the_process_that_took_over_says_not_once
         finally:
             process.kill()
             os.kill(int((tmp_path / "prepared").read_text()), signal.SIGKILL)
-    assert (tmp_path / "out").read_text().splitlines() == ["seen; taken over by True", "handed over; it exited with 5"]
+    assert (tmp_path / "out").read_text().splitlines() == ["True", "seen; taken over by True",
+                                                           "handed over; it exited with 5"]
 
 
 def test_the_console_script_builds_and_rebuilds_after_an_edit(tmp_path):
