@@ -870,6 +870,12 @@ def write_assets(site: Site, chain: list[Path], sink: Sink, caches: Caches | Non
 
 
 SEARCH_FILES = ("search-index.json", "search-index.js")
+_NOTE = b"// The index starts a page into this file: it is copied page by page.\n"
+_ASSIGN = b"window.MASTERY_SEARCH_INDEX = "
+SCRIPT_HEAD = _NOTE + b" " * (4096 - len(_NOTE) - len(_ASSIGN)) + _ASSIGN  # the search index's, as a script: its
+# head fills a page (4096 bytes), so the index after it lies where it lies in the JSON file, a page boundary at a
+# page boundary, and the kernel copies the parts an edit keeps page by page (at 10,000 sessions, 9 MB: 9 ms, not
+# 15 at 30 bytes in)
 
 
 def search_files(site: Site, caches: Caches | None) -> dict[str, list[bytes]]:
@@ -879,7 +885,7 @@ def search_files(site: Site, caches: Caches | None) -> dict[str, list[bytes]]:
 
 
 def _as_search_files(index: list) -> dict[str, list]:
-    return dict(zip(SEARCH_FILES, (index, [b"window.MASTERY_SEARCH_INDEX = ", *index, b";\n"]), strict=True))
+    return dict(zip(SEARCH_FILES, (index, [SCRIPT_HEAD, *index, b";\n"]), strict=True))
 
 
 def _write_search_reusing(site: Site, sink: Sink, layout: SearchLayout, live: Path | str | None,

@@ -845,7 +845,7 @@ def test_the_search_index_joined_from_cached_parts_is_the_one_encoded_at_once(go
     assert cli("build", tmp_path / "p", "-o", tmp_path / "full", "--no-cache").code == 0
     index = (tmp_path / "p/_site/search-index.json").read_bytes()
     assert len(json.loads(index)) == goals and index == (tmp_path / "full/search-index.json").read_bytes()
-    script = b"window.MASTERY_SEARCH_INDEX = " + index + b";\n"
+    script = mastery_site.build.SCRIPT_HEAD + index + b";\n"
     assert (tmp_path / "p/_site/search-index.js").read_bytes() == script
 
 
@@ -870,7 +870,7 @@ def test_an_edit_copies_the_search_index_it_keeps_from_the_last_one_unless_chang
         assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
         index = live.read_bytes()
         assert index == (tmp_path / "full/search-index.json").read_bytes()
-        assert (project / "_site/search-index.js").read_bytes() == b"window.MASTERY_SEARCH_INDEX = " + index + b";\n"
+        assert (project / "_site/search-index.js").read_bytes() == mastery_site.build.SCRIPT_HEAD + index + b";\n"
         if changed_since:
             assert not copied
         else:  # the runs before and after the edited session's part, for the index and its script
