@@ -85,7 +85,7 @@ from .snapshot import (
     snapshot_file,
 )
 from .sources import Handed, Scanned, identity, recorded_inputs, scan_inputs, settings_of
-from .stamps import STAMPS_FILE, stamps_of
+from .stamps import saved_stamps
 from .theme import CompiledTemplates, TemplateReads, environment, root_from, template_reads, theme_chain
 
 
@@ -139,7 +139,7 @@ class Caches:
     edited: set[str] = field(default_factory=set)  # the files of the sessions edited in place so
     unlinked: tuple[str | None, set[str]] | None = None  # the site the live one was built beside, and the
     # pages of the live one that are not hard links of its (see _assume_linked)
-    stamps: bytes = b""  # the token of the stamps saved beside it (see stamps.py)
+    stamps: tuple[bytes, bytes] | tuple = ()  # the tokens of the stamps saved beside it (see stamps.saved_stamps)
 
     def __getstate__(self) -> dict:
         """The index on disk: files and bodies go to shards."""
@@ -673,8 +673,10 @@ def _save_caches(store: Store, caches: Caches, snapshot: Snapshot | None = None,
     def save() -> None:
         if snapshot is not None:
             snapshot.naming = naming_index(snapshot.specs)
-        caches.stamps = os.urandom(16)
-        files = {STAMPS_FILE: (stamps_of(caches.files, caches.stamps), None, b"")}  # written first: see stamps.py
+        own = os.urandom(16)  # the stamps' token (see stamps.saved_stamps): of a full build, or after one
+        caches.stamps = (own, own) if snapshot is not None else (caches.stamps[0] if caches.stamps else b"", own)
+        name, stamps = saved_stamps(caches.files, None if snapshot is not None else caches.edited, caches.stamps)
+        files = {name: (stamps, None, b"")}  # written first: see stamps.py
         shards = _shards_of(caches, edited)
         files.update((shard_file(n), _packed(shard)) for n, shard in shards.items()
                      if not _same_shard(shard, caches.stored.get(n)))

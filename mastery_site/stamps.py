@@ -1,7 +1,7 @@
 """Which files changed since the build cache was saved, told by the process that scanned
 them, while the other imports and reads the cache (see headstart.py, cli.cmd_build).
 
-The cache saves beside its shards each file's stamp and image checks (`stamps_of`), with a
+The cache saves beside its shards each file's stamp and image checks (see `saved_stamps`), with a
 token its index holds too. The scanning process, idle once it has handed the scan over,
 compares the files it found with them (`compare`); the building process takes its answer
 if the token is the one of the cache it read (else it compares them itself, as before:
@@ -12,33 +12,56 @@ among the cache's entries, scattered in memory), and unmarshalling the files fou
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from .cache import load_cache
-from .images import as_checked
 
-STAMPS_FILE = "stamps.bin"
-
-
-def stamps_of(files: dict, token: bytes) -> tuple[bytes, dict[str, tuple]]:
-    """What the cache saves of its `files` (see content.FileCache) for `compare`: each file's
-    stamp and image checks, with the `token` its index holds."""
-    return token, {rel: (stamp, result.image_checks) for rel, (stamp, result) in files.items()}
+STAMPS_FILE = "stamps.bin"  # every file's, as the last full build left them
+EDITED_FILE = "stamps-edited.bin"  # those of the files edited in place since, as the last edit left them
 
 
-def compare(root: Path, store: Path, found: list[tuple[str, str, tuple]]) -> tuple[bytes, list[str] | None] | None:
+def stamps_of(files: dict, rels: Iterable[str]) -> dict[str, tuple]:
+    """The stamps and image checks of these of the cache's `files` (see content.FileCache), for `compare`."""
+    return {rel: (files[rel][0], files[rel][1].image_checks) for rel in rels if rel in files}
+
+
+def saved_stamps(files: dict, edited: set[str] | None, token: tuple[bytes, bytes]) -> tuple[str, tuple]:
+    """What the cache saves of its `files` for `compare`, as a file name and its value: all
+    their stamps after a full build (`edited` None), with the `token` its index holds (its
+    own, twice); after an edit in place, only those of the files `edited` in place since,
+    with the token of the stamps of the last full build and its own. Those of every file, in a
+    process forked to save the cache, would copy the 10,000 pages of memory they are in
+    (~40 ms at 10,000 sessions), which the command shares."""
+    if edited is None:
+        return STAMPS_FILE, (token[0], stamps_of(files, files))
+    return EDITED_FILE, (*token, stamps_of(files, edited))
+
+
+def compare(root: Path, store: Path, found: list[tuple[str, str, tuple]]) -> tuple[tuple, list[str] | None] | None:
     """The token of the stamps the cache in `store` saved last, and which of the files `found`
     (see sources.scan_content) changed since, as content.changed_files tells them: None for
     the files when one of the cache's is gone. None when the cache saved no stamps that can
     be read."""
-    saved = load_cache(store / STAMPS_FILE)
-    if type(saved) is not tuple or len(saved) != 2 or type(saved[1]) is not dict:
+    full, edited = load_cache(store / STAMPS_FILE), load_cache(store / EDITED_FILE)
+    if type(full) is not tuple or len(full) != 2 or type(full[1]) is not dict:
         return None
-    token, stamps = saved
+    token, stamps = (full[0], full[0]), full[1]
+    if type(edited) is tuple and len(edited) == 3 and edited[0] == full[0] and type(edited[2]) is dict:
+        token = edited[:2]
+        stamps.update(edited[2])
     changed = []
     for _, rel, stamp in found:
         known = stamps.get(rel)
-        if known is None or known[0] != stamp or known[1] and not as_checked(root, rel, known[1]):
+        if known is None or known[0] != stamp or known[1] and not _as_checked(root, rel, known[1]):
             changed.append(rel)
     added = sum(rel not in stamps for rel in changed)
     return token, changed if len(found) - added == len(stamps) else None
+
+
+def _as_checked(root: Path, rel: str, checks: tuple) -> bool:
+    """images.as_checked, imported when a file shows images: not before (its dataclasses take
+    this process ~15 ms, while the other imports on the same two cores)."""
+    from .images import as_checked
+
+    return as_checked(root, rel, checks)

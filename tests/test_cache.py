@@ -70,9 +70,9 @@ def test_an_edit_reuses_unchanged_pages_and_matches_a_full_build(project, cli, t
     assert inode(untouched) == before  # hard-linked from the previous site, not rewritten
     saved(project)
     rewritten = [path.name for path in stores[0].iterdir() if path.stat().st_mtime_ns != written.get(path.name)]
-    # the index, the one shard of the edited file, the files' stamps (see stamps.py), and the manifest
-    # that vouches for the files just checked
-    assert sorted(rewritten) == ["index.bin", "manifest.bin", shard_file(shard_of(SESSION)), "stamps.bin"]
+    # the index, the one shard of the edited file, the stamps of the files edited in place (see stamps.py),
+    # and the manifest that vouches for the files just checked
+    assert sorted(rewritten) == ["index.bin", "manifest.bin", shard_file(shard_of(SESSION)), "stamps-edited.bin"]
     assert "A simple oak frame" in (site / "sessions/2026-11-21-framed/index.html").read_text()
     assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
     assert site_files(site) == site_files(tmp_path / "full")
@@ -715,6 +715,10 @@ def test_an_edit_takes_the_changed_files_the_scanning_process_told_if_told_of_th
     handed = Handed(scanned.head, scanned.inputs, found, lambda: (token, changed))
     mastery_site.build.build(project, options=options, scanned=handed)
     assert "A simple oak frame" in (project / "_site/sessions/2026-11-21-framed/index.html").read_text()
+    saved(project)  # the stamps of the files edited in place since the full build, saved apart: told too
+    edit(project, PREVIOUS, "The light changed", "Light changed")
+    found = scan_inputs(project, project / "_site", settings).found
+    assert compare(project, cache_store(project, settings), found)[1] == [PREVIOUS]
 
 
 def test_the_cache_is_saved_as_its_store_is_left_and_not_after_a_failure(tmp_path):
