@@ -258,10 +258,10 @@ def cmd_build(args) -> int:
 
 def _handed(root: Path, settings: tuple, scanned: Scanned) -> Iterator:
     """What the scanning process hands the one that builds (see headstart.scan_ahead), in turn:
-    the digests, the files found, and which of them changed since the build cache was saved
-    (see stamps.py), made while the other imports and reads the cache."""
+    the digests, which files changed since the build cache was saved (see stamps.py), made
+    while the other imports and reads the cache, and the files found (needed only to build
+    everything: sent last, they never keep the others waiting where the pipe carries them)."""
     yield scanned.head, scanned.inputs
-    yield scanned.found
     from .cache import cache_store
     from .stamps import compare
 
@@ -269,12 +269,13 @@ def _handed(root: Path, settings: tuple, scanned: Scanned) -> Iterator:
         yield compare(root, cache_store(root, settings), scanned.found)
     except Exception:  # never trusted over the building process's own comparison, which it then makes
         yield None
+    yield scanned.found
 
 
 def _taken(handover: headstart.Handover) -> Handed:
     """The scan as the building process takes it over (see _handed)."""
     head, inputs = handover[0]
-    return Handed(head, inputs, lambda: handover[1], lambda: handover[2])
+    return Handed(head, inputs, lambda: handover[2], lambda: handover[1])
 
 
 def _import_build() -> None:
