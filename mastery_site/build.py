@@ -673,9 +673,8 @@ def _save_caches(store: Store, caches: Caches, snapshot: Snapshot | None = None,
     def save() -> None:
         if snapshot is not None:
             snapshot.naming = naming_index(snapshot.specs)
-        own = os.urandom(16)  # the stamps' token (see stamps.saved_stamps): of a full build, or after one
-        caches.stamps = (own, own) if snapshot is not None else (caches.stamps[0] if caches.stamps else b"", own)
-        name, stamps = saved_stamps(caches.files, None if snapshot is not None else caches.edited, caches.stamps)
+        caches.stamps, name, stamps = saved_stamps(caches.files, None if snapshot is not None else caches.edited,
+                                                   caches.stamps)
         files = {name: (stamps, None, b"")}  # written first: see stamps.py
         shards = _shards_of(caches, edited)
         files.update((shard_file(n), _packed(shard)) for n, shard in shards.items()

@@ -28,7 +28,6 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
 
 _status: int | None = None  # in the forked process that took over: the pipe its exit code goes to
 
@@ -124,22 +123,20 @@ class Handover:
 
     def __init__(self, pipe: int, data: int | None):
         self.pipe, self.data = pipe, data
-        self.offset = 0  # in `data`, of the next value
-        self.places: list[tuple[int, int] | object] = []  # of each value read: (offset, length), or the value
+        self.places: list[tuple[int, int]] = []  # of each value sent so far: its offset in `data` and length
+        self.values: dict[int, object] = {}  # those read, by number
 
     def __getitem__(self, n: int):
         while len(self.places) <= n:
             length = int.from_bytes(self._read(LENGTH), "little")
-            if self.data is None:
-                self.places.append(_Loaded(marshal.loads(self._read(length))))
-            else:
-                self.places.append((self.offset, length))
-                self.offset += length
-        place = self.places[n]
-        if type(place) is not _Loaded:
-            offset, length = place
-            place = self.places[n] = _Loaded(marshal.loads(_pread_all(self.data, length, offset)))
-        return place.value
+            if self.data is None:  # the value follows its length in the pipe
+                self.values[len(self.places)] = marshal.loads(self._read(length))
+            offset = self.places[-1][0] + self.places[-1][1] if self.places else 0
+            self.places.append((offset, length))
+        if n not in self.values:
+            offset, length = self.places[n]
+            self.values[n] = marshal.loads(_pread_all(self.data, length, offset))
+        return self.values[n]
 
     def _read(self, size: int) -> bytes:
         chunks = []
@@ -150,10 +147,6 @@ class Handover:
             chunks.append(chunk)
             size -= len(chunk)
         return b"".join(chunks)
-
-
-class _Loaded(NamedTuple):
-    value: object
 
 
 def _pread_all(fd: int, size: int, offset: int) -> bytes:

@@ -200,8 +200,9 @@ class Staging:
 
     def take_linked(self, rels: set[str]) -> set[str]:
         """`reuse` of many pages at once, each from its file in the live site: those assumed
-        linked (see assume_linked) are taken by a few set operations, with a match of their
-        path each (as _inside checks it), not a call each; the others are returned, for `reuse`."""
+        linked (see assume_linked) are taken by a few set operations, their paths checked at
+        once (as _inside checks each: see _normal), not a call each; the others are returned,
+        for `reuse`."""
         taken = _normal(rels & self.linked_before) if self.recycled else set()
         self.kept |= taken
         self.assumed |= taken
