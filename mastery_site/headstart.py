@@ -10,7 +10,8 @@ the scan over and waits for the build to end, with its exit code. An edit at 10,
 sessions ends ~45 ms sooner (the median of 21 pairs' ratios, 0.92); a no-op build pays for
 the fork and for stopping the other (~5 ms). The forked process says its exit code before it
 exits (see exiting), and the command ends then, not once the other is gone: freeing a
-build's memory took 10-15 ms more. Once it has handed the scan over, the scanning process
+build's memory took 10-15 ms more; it saves the build cache after that too, unwaited for
+(see cache.Store.later). Once it has handed the scan over, the scanning process
 goes on working for the other while it waits (see scan_ahead's `handed`): it tells which
 files changed since the build cache was saved (see stamps.py).
 
@@ -30,6 +31,7 @@ import sys
 from collections.abc import Callable, Iterable
 
 _status: int | None = None  # in the forked process that took over: the pipe its exit code goes to
+_after: list[Callable[[], None]] = []  # what it does once the command has ended (see after_exit)
 
 
 LENGTH = 8  # bytes of a message's length, before it (see Handover)
@@ -162,9 +164,26 @@ def _pread_all(fd: int, size: int, offset: int) -> bytes:
 
 def exiting(code: int) -> None:
     """In the forked process that took over, about to exit with `code` (its output flushed):
-    say so, and the command ends with it (see _exit_code). Elsewhere, nothing."""
-    if _status is not None:
-        os.write(_status, bytes([code & 0xFF]))
+    say so, and the command ends with it (see _exit_code); then do what was left for after
+    (see after_exit), Ctrl-C ignored. Elsewhere, nothing."""
+    if _status is None:
+        return
+    os.write(_status, bytes([code & 0xFF]))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while _after:
+        _after.pop(0)()
+
+
+def detached() -> bool:
+    """Whether this is the forked process that took over a command: once it has said its exit
+    code, no one waits for it (see exiting)."""
+    return _status is not None
+
+
+def after_exit(work: Callable[[], None]) -> None:
+    """Do `work` in this process once the command has ended (see exiting): only where
+    `detached()`."""
+    _after.append(work)
 
 
 def _take_over(handover: Handover, prepare: Callable[[], None]) -> Handover:

@@ -49,6 +49,12 @@ SCRIPT = textwrap.dedent("""
             from mastery_site.headstart import exiting
             exiting(5)
             time.sleep(30)
+        if sys.argv[2] == "save":  # a build's cache saved as its store is left: once the command ended
+            from mastery_site.cache import Store
+            from mastery_site.headstart import exiting
+            with Store(marker.parent / "store") as store:
+                store.later(lambda: time.sleep(1) or Path(f"{marker}.saved").write_text(str(os.getpid())))
+            exiting(5)
         os._exit(7)
 """)
 
@@ -95,6 +101,20 @@ def test_the_command_ends_with_the_code_the_process_that_took_over_says_not_once
             os.kill(int((tmp_path / "prepared").read_text()), signal.SIGKILL)
     assert (tmp_path / "out").read_text().splitlines() == ["True", "seen; taken over by True",
                                                            "handed over; it exited with 5"]
+
+
+def test_the_process_that_took_over_saves_the_cache_once_the_command_has_ended(tmp_path):
+    """cache.Store.later in the process that took over: it saves after it said its exit code,
+    itself (not in a process forked for it), holding the store meanwhile."""
+    from mastery_site.cache import Store
+
+    with open(tmp_path / "out", "w") as out:
+        assert subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "prepared"), "save"], stdout=out,
+                              timeout=20).returncode == 0
+    assert (tmp_path / "out").read_text().splitlines()[-1] == "handed over; it exited with 5"
+    assert not (tmp_path / "prepared.saved").exists()  # the save takes a second
+    with Store(tmp_path / "store"):  # waits for it
+        assert (tmp_path / "prepared.saved").read_text() == (tmp_path / "prepared").read_text()
 
 
 def test_the_console_script_builds_and_rebuilds_after_an_edit(tmp_path):
