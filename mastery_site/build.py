@@ -414,8 +414,6 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     planned.refresh(since)
     files = planned.files
     caches.refigured |= leeway.refigured
-    beyond = leeway.reshown - leeway.relabelled  # more than their bodies edited, and not their tags alone
-    reshown = [entry for entry in edited if entry.source in beyond]
     retitled = {entry.goal for entry in edited if type(entry) is Session and entry.slug in leeway.retitled}
     caches.retitled |= retitled
     caches.retagged |= bool(leeway.retagged)
@@ -436,18 +434,18 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
                         (delta.stats["goals"], delta.digests) if delta is not None else ([], None))
     if goals:
         restated = bool(leeway.refigured or leeway.retitled)  # the site-wide figures changed now
-        site, render, keys, fresh = _refigured(site, caches, planned, places, goals, replanned, reshown, naming,
+        feedback = delta is None or any("feedback" in fields for fields in leeway.fields.values())
+        site, render, keys, fresh = _refigured(site, caches, planned, places, goals, replanned, feedback,
                                                snapshot.scope, restated, seen)
     else:
         # the pages holding the records of sessions retitled before this build show them as they
         # are in the site in `out`: only those of the sessions retitled now are rendered
         keys = {}
-        render = pages_naming(planned, reshown, naming, leeway.retitled)
+        render = pages_naming(planned, [], naming, leeway.retitled)
         restated = copied_titles(naming, leeway.retitled)
     env = _environment(site, chain, caches)
     reads = template_reads(env, snapshot.scope)
-    render |= pages_reading(planned, [e for e in edited if e.source not in beyond], naming, reads.bodies)
-    render |= pages_reading(planned, [e for e in edited if e.source in leeway.relabelled], naming, reads.tags)
+    render |= pages_reading(planned, edited, naming, lambda entry: reads.of(leeway.fields[entry.source]))
     tags = None if delta is None else delta.tags
     if retagging:  # its tag pages are planned again, the pages found move
         retagged, tags = _retagged(site, caches, planned, edited, leeway.retagged)
@@ -501,23 +499,22 @@ def _edited_since(sessions: list[Session], keys: list[bytes], caches: Caches) ->
 
 
 def _refigured(site: Site, caches: Caches, planned: Plan, places: dict[str, int], goals: set[str | None],
-               since: list[Session], edited: list, naming: dict, scope: tuple, changed: bool,
+               since: list[Session], feedback: bool, scope: tuple, changed: bool,
                seen: dict) -> tuple[Site, set[str], dict[str, bytes], list[PageSpec]]:
     """The site with the figures of `goals` made again, sessions of theirs (`since`) having had
-    theirs edited in place, the files of the pages to render: those naming the entries
-    `edited` now (`naming`: the plan's naming_index) and, if they `changed` the figures (or
-    the titles they copy), those planned again (see pages.replan) whose fingerprint is not
-    the one of the page in `out` (else the site in `out` has the figures as they are: ~30 ms
-    less at 10,000 sessions), those fingerprints, by file, and the pages planned again. The
-    goals of sessions retitled are made again and planned again too: their wins and lessons
-    copy the titles (no need for aggregate.retitle). `seen`: see pages.fingerprint, filled."""
+    theirs edited in place, the files of the pages to render for that: if they `changed` the
+    figures (or the titles they copy), those planned again (see pages.replan) whose
+    fingerprint is not the one of the page in `out` (else the site in `out` has the figures
+    as they are: ~30 ms less at 10,000 sessions), those fingerprints, by file, and the pages
+    planned again (the feedback page only if sessions' `feedback` may have changed). The goals
+    of sessions retitled are made again and planned again too: their wins and lessons copy
+    the titles (no need for aggregate.retitle). `seen`: see pages.fingerprint, filled."""
     site = dataclasses.replace(site, stats=refigure(site.portfolio, site.stats, goals))
-    fresh = replan(planned, places, site.portfolio, site.stats, site.today, {}, goals, {s.source for s in since})
-    render = pages_naming(planned, edited, naming)
+    fresh = replan(planned, places, site.portfolio, site.stats, site.today, {}, goals, {s.source for s in since},
+                   feedback)
     scope_digest = hashlib.blake2b(repr(scope).encode(), digest_size=16).digest()  # see render_reusing
     keys = {spec.file: scope_digest + spec.digest(seen) for spec in fresh} if changed else {}
-    render.update(file for file, key in keys.items() if caches.pages.get(file) != key)
-    return site, render, keys, fresh
+    return site, {file for file, key in keys.items() if caches.pages.get(file) != key}, keys, fresh
 
 
 def _retagged(site: Site, caches: Caches, planned: Plan, edited: list,

@@ -43,7 +43,7 @@ from . import __version__, collector, headstart
 from .sources import identity
 
 CACHE_DIR = ".mastery-cache"
-FORMAT = 41  # of what is cached (the model's classes, the code templates compile to: see
+FORMAT = 42  # of what is cached (the model's classes, the code templates compile to: see
 # theme.SiteCodeGenerator): a cache of another format is ignored
 MAGIC = b"mastery-cache\n"
 HEADER = len(MAGIC) + 32  # the magic, then the signature

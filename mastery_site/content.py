@@ -27,7 +27,21 @@ from .fields import SLUG
 from .frontmatter import Document, decode, parse, split
 from .images import Image, Placer, as_checked, is_local, resolve
 from .markup import Renderer, accelerated, slugify
-from .model import BODY_FIELDS, SESSION_ORDER, Config, Goal, Metric, Page, Portfolio, Session, Stored, stricter, visible
+from .model import (
+    BODY_FIELDS,
+    EDITABLE,
+    FIGURES,
+    SESSION_ORDER,
+    Config,
+    Goal,
+    Metric,
+    Page,
+    Portfolio,
+    Session,
+    Stored,
+    stricter,
+    visible,
+)
 from .parallel import pmap
 from .sources import scan_content
 
@@ -475,13 +489,9 @@ class Leeway:
     retitled: set[str] = field(default_factory=set)  # the slugs of the sessions retitled
     refigured: set[str | None] = field(default_factory=set)  # the goals of the sessions whose FIGURES changed
     retagged: set[str] = field(default_factory=set)  # the tags of the sessions retagged, before and after
-    reshown: set[str] = field(default_factory=set)  # the sources of the entries edited beyond their bodies
-    relabelled: set[str] = field(default_factory=set)  # … of those whose tags alone were (see theme._reads)
+    fields: dict[str, set[str]] = field(default_factory=dict)  # source → what was edited in an entry
+    # (its body fields, its title, its tags, each of its FIGURES): see theme.TemplateReads
     keys: dict[str, bytes] = field(default_factory=dict)  # the version key each entry edited had, by source
-
-
-FIGURES = ("difficulty", "outcome", "duration", "metrics", "milestone", "confidence_before", "confidence_after",
-           "lesson", "feedback")  # a session's front matter that only its goal's record and the site's figures read
 
 
 def in_place_edits(root: Path, config: Config, cache: FileCache, rels: set[str], audience: str,
@@ -512,13 +522,10 @@ def in_place_edits(root: Path, config: Config, cache: FileCache, rels: set[str],
     for rel, stamp, old, new in edits:
         entry = old.entry
         # each only with a `leeway` (see _fixed_part)
-        retitled = new.title != entry.title
-        refigured = type(entry) is Session and _figures_of(new) != _figures_of(entry)
-        retagged = type(entry) is Session and new.tags != entry.tags
-        if retitled or refigured or retagged:
-            leeway.reshown.add(entry.source)
-        if retagged and not (retitled or refigured):
-            leeway.relabelled.add(entry.source)
+        changed = {name for name in EDITABLE if getattr(new, name, None) != getattr(entry, name, None)}
+        retitled = "title" in changed
+        refigured = type(entry) is Session and not changed.isdisjoint(FIGURES)
+        retagged = type(entry) is Session and "tags" in changed
         if retitled:
             leeway.retitled.add(entry.slug)
         if refigured:
@@ -529,10 +536,12 @@ def in_place_edits(root: Path, config: Config, cache: FileCache, rels: set[str],
             leeway.retagged.update(new.tags, entry.tags)  # all: a tag's name is the first one found
             entry.tags = new.tags
         was = body_key(entry)
+        rendered_from = body_digest(rel, new.body)
         if leeway is not None:
             leeway.keys[entry.source] = entry.key
+            leeway.fields[entry.source] = changed | (BODY_FIELDS if rendered_from != entry.rendered_from else {"key"})
         entry.body, entry.title = new.body, new.title
-        entry.key, entry.rendered_from = version_key(rel, stamp), body_digest(rel, new.body)
+        entry.key, entry.rendered_from = version_key(rel, stamp), rendered_from
         key = body_key(entry)
         if key not in memo:  # with a title alone edited, its body as the cache holds it (not importing
             # markdown-it: 20 ms)

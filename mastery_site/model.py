@@ -113,6 +113,11 @@ class Entry:
 # What an edit of an entry's body changes in it (see content.in_place_edits), shown by templates that
 # read them (see theme.template_reads): not in its repr, which a template printing an entry shows.
 BODY_FIELDS = {"body", "html", "text", "words", "images", "key", "rendered_from", "stored"}
+# A session's figures: its front matter that its goal's record and the site's figures read (see
+# aggregate), which an edit in place may change too.
+FIGURES = ("difficulty", "outcome", "duration", "metrics", "milestone", "confidence_before", "confidence_after",
+           "lesson", "feedback")
+EDITABLE = ("title", "tags", *FIGURES)  # what an edit in place may change in a session, with its body
 
 
 class Stored:

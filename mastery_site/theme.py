@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from .diagnostics import Diagnostics, Where
 from .fields import Fields
 from .frontmatter import decode, parse_yaml
 from .markup import slugify, summarize
-from .model import BODY_FIELDS
+from .model import BODY_FIELDS, EDITABLE, FIGURES
 from .sources import BUILT_IN_THEMES
 
 
@@ -215,7 +216,10 @@ def duration(minutes: int | None) -> str:
 
 
 SITE_WIDE = {"stats", "today"}  # globals whose value changes with almost any edit
-TAG_FIELDS = frozenset({"tags"})  # what an edit of a session's tags alone changes in it (see content.Leeway)
+READ_BY_HELPERS = {"pictures": FIGURES}  # globals whose functions read entries' fields (the charts: every
+# session's figures of the goal given)
+WATCHED = frozenset(BODY_FIELDS.union(EDITABLE))  # what an edit in place may change in an entry (see
+# content.in_place_edits)
 
 
 @dataclass
@@ -225,9 +229,22 @@ class TemplateReads:
 
     scope: tuple  # the page scope it was found for (see build.page_scope)
     volatile: set[str]  # templates reading the site-wide figures: their pages are rendered on every rebuild
-    bodies: dict[str, frozenset[str] | None]  # template → the names in its page's context whose entries'
-    # bodies it reads (see _reads); None: it may read any entry's
-    tags: dict[str, frozenset[str] | None]  # … whose entries' tags it reads
+    fields: dict[str, dict[str, frozenset[str] | None]]  # template → for each WATCHED field, the names in
+    # its page's context whose entries' field it reads (see _reads); None: it may read any entry's
+
+    def of(self, fields: Iterable[str]) -> dict[str, frozenset[str] | None]:
+        """Template → the names whose entries' `fields` (any of them) it reads; None: any entry's."""
+        found = {}
+        for template, reads in self.fields.items():
+            names: frozenset[str] | None = frozenset()
+            for name in fields:
+                read = reads[name]
+                if read is None:
+                    names = None
+                    break
+                names |= read
+            found[template] = names
+        return found
 
 
 def template_reads(env: jinja2.Environment, scope: tuple) -> TemplateReads:
@@ -238,7 +255,8 @@ def template_reads(env: jinja2.Environment, scope: tuple) -> TemplateReads:
     names = env.list_templates()
     bare = jinja2.Environment(loader=env.loader)  # meta hides names that are globals of its environment
     bare.filters, bare.tests = env.filters, env.tests
-    reads: dict[str, tuple[bool, frozenset[str] | None, frozenset[str] | None, list[str]]] = {}
+    reads: dict[str, tuple[bool, dict[str, frozenset[str] | None], list[str]]] = {}
+    anything = dict.fromkeys(WATCHED)
     for name in names:
         try:
             ast = bare.parse(env.loader.get_source(env, name)[0])
@@ -246,41 +264,48 @@ def template_reads(env: jinja2.Environment, scope: tuple) -> TemplateReads:
         except jinja2.TemplateError:  # reported when a page renders with it; meanwhile never reuse
             used = [None]
         if None in used:  # a template named as it renders (`{% include kind ~ ".html" %}`): any at all
-            reads[name] = (True, None, None, [])
+            reads[name] = (True, anything, [])
         else:
-            reads[name] = (bool(meta.find_undeclared_variables(ast) & SITE_WIDE), _reads(ast, BODY_FIELDS),
-                           _reads(ast, TAG_FIELDS), used)
+            free = meta.find_undeclared_variables(ast)
+            fields = _reads(ast, WATCHED)
+            for helper in free & READ_BY_HELPERS.keys():
+                fields.update(dict.fromkeys(READ_BY_HELPERS[helper]))
+            reads[name] = (bool(free & SITE_WIDE), fields, used)
 
-    def closure(name: str, seen: frozenset) -> tuple[bool, frozenset[str] | None, frozenset[str] | None]:
+    def closure(name: str, seen: frozenset) -> tuple[bool, dict[str, frozenset[str] | None]]:
         if name not in reads or name in seen:
-            return False, frozenset(), frozenset()
-        volatile, bodies, tags, used = reads[name]
+            return False, dict.fromkeys(WATCHED, frozenset())
+        volatile, fields, used = reads[name]
+        fields = dict(fields)
         for other in used:
-            more_volatile, more_bodies, more_tags = closure(other, seen | {name})
+            more_volatile, more = closure(other, seen | {name})
             volatile = volatile or more_volatile
-            bodies = None if bodies is None or more_bodies is None else bodies | more_bodies
-            tags = None if tags is None or more_tags is None else tags | more_tags
-        return volatile, bodies, tags
+            for field, names in fields.items():
+                fields[field] = None if names is None or more[field] is None else names | more[field]
+        return volatile, fields
 
     found = {name: closure(name, frozenset()) for name in names}
-    env._mastery_reads = TemplateReads(scope, {name for name, (volatile, _, _) in found.items() if volatile},
-                                       {name: bodies for name, (_, bodies, _) in found.items()},
-                                       {name: tags for name, (_, _, tags) in found.items()})
+    env._mastery_reads = TemplateReads(scope, {name for name, (volatile, _) in found.items() if volatile},
+                                       {name: fields for name, (_, fields) in found.items()})
     return env._mastery_reads
 
 
-def _reads(ast: nodes.Template, fields: frozenset[str]) -> frozenset[str] | None:
-    """The names of the page's context (not bound in the template) whose entries' `fields`
-    the template reads (`entry.html`, `entry.tags`), or None when it may read others' (`s.html`
-    in a loop, a name built as it renders, `attr`, a private attribute). Printing an entry
-    whole shows no body (see model.Entry); its tags it does, which no theme does but to debug
-    one: not seen. A page of a session whose body alone changed needs rendering again only if
-    its template reads that session's body, and likewise its tags (see build._edit_sessions)."""
+def _reads(ast: nodes.Template, fields: frozenset[str]) -> dict[str, frozenset[str] | None]:
+    """For each of `fields`, the names of the page's context (not bound in the template) whose
+    entries' field the template reads (`entry.html`, `entry.tags`; a private attribute may
+    stand for any), or None when it may read others' (`s.html` in a loop,
+    `map(attribute="html")`); None for all of them when it may read any attribute (a name
+    built as it renders, `attr`). Printing an
+    entry whole shows no body (see model.Entry); its other fields it does, which no theme does
+    but to debug one: not seen. A page of a session whose body alone changed needs rendering
+    again only if its template reads that session's body, and likewise its tags or its
+    difficulty (see build._edit_sessions)."""
+    anything = dict.fromkeys(fields)
     bound = {node.name for node in ast.find_all(nodes.Name) if node.ctx != "load"}
     for node in ast.find_all((nodes.Import, nodes.FromImport)):
         bound.update([node.target] if type(node) is nodes.Import else
                      [name if type(name) is str else name[1] for name in node.names])
-    names: set[str] = set()
+    names: dict[str, set[str] | None] = {field: set() for field in fields}
     keys = set()  # the constant subscripts read as attributes, below
     for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
         key = node.attr if type(node) is nodes.Getattr else node.arg
@@ -289,22 +314,27 @@ def _reads(ast: nodes.Template, fields: frozenset[str]) -> frozenset[str] | None
             key = key.value
         elif type(node) is nodes.Getitem:
             if _builds_text(key):
-                return None  # an attribute's name, maybe, made as it renders
+                return anything  # an attribute's name, maybe, made as it renders
             continue
-        if type(key) is str and (key in fields or key.startswith("_")):
-            base = node.node
-            if type(base) is not nodes.Name or base.name in bound:
-                return None
-            names.add(base.name)
+        if type(key) is not str or key not in fields and not key.startswith("_"):
+            continue
+        base = node.node
+        named = type(base) is nodes.Name and base.name not in bound
+        for field in fields if key.startswith("_") else [key]:  # a private attribute may stand for any
+            read = names[field]
+            if not named:
+                names[field] = None
+            elif read is not None:
+                read.add(base.name)
     if any(node.name == "attr" for node in ast.find_all(nodes.Filter)):
-        return None
+        return anything
     for node in ast.find_all(nodes.Const):
         if id(node) not in keys and type(node.value) is str and node.value in fields:
-            return None  # map(attribute="html"), a subscript's name kept in a variable...
+            names[node.value] = None  # map(attribute="html"), a subscript's name kept in a variable...
     for node in ast.find_all(nodes.Keyword):
         if node.key == "attribute" and type(node.value) is not nodes.Const:
-            return None
-    return frozenset(names)
+            return anything
+    return {field: None if read is None else frozenset(read) for field, read in names.items()}
 
 
 def _builds_text(key: nodes.Node) -> bool:

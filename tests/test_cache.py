@@ -30,6 +30,7 @@ SESSION = "content/sessions/2026/2026-11-21-framed.md"
 PREVIOUS = "content/sessions/2026/2026-10-04-plein-air.md"  # the session before SESSION on its goal
 SETBACK = "content/sessions/2026/2026-10-02-cfp-rejected.md"
 HARD_WIN = "content/sessions/2026/2026-07-15-demo-take-two.md"  # an earlier win on SETBACK's page
+LANDSCAPE = "content/sessions/2026/2026-09-13-small-landscape.md"  # a hard success with feedback
 # more than a title and figures (its visibility, written): everything is loaded and planned again (see
 # build._edit_sessions)
 FRONT_MATTER = ('title: "Framed it"\ngoal: watercolour\ndifficulty: 2',
@@ -395,6 +396,37 @@ def test_a_tags_edit_renders_the_pages_reading_the_tags(project, cli, tmp_path, 
     edit(project, SESSION, "tags: [painting, milestone, framing]", "tags: [painting, milestone, oak]")
     assert cli("build", project).code == 0
     assert "Framed it: painting, milestone, oak" in (project / "_site/goals/watercolour/index.html").read_text()
+
+
+def test_a_difficulty_edit_renders_the_pages_showing_it_and_a_feedback_edit_the_feedback_page(project, cli,
+                                                                                               tmp_path, monkeypatch):
+    """A session's difficulty edited alone: the pages showing it are rendered again (its own,
+    its goal's, its tags', the wins), not the feeds nor the feedback page, which name the
+    session but show no difficulty (the feedback page is not even planned again, the figures
+    edited since the last full build being kept: see snapshot.Delta). Its feedback edited:
+    the feedback page is planned again and rendered. The site equals a full build after each."""
+    assert cli("build", project).code == 0
+    build_in_steps(project, cli, tmp_path, monkeypatch, [(HARD_WIN, "difficulty: 4", "difficulty: 3", True)])
+    feeds = ["feed.xml", "goals/watercolour/feed.xml", "feedback/index.html"]
+    assert all("A small landscape, finished" in (project / "_site" / file).read_text() for file in feeds)
+    rendered, render = [], mastery_site.build.render_page
+    monkeypatch.setattr(mastery_site.build, "render_page",
+                        lambda env, site, spec: rendered.append(spec.file) or render(env, site, spec))
+    edit(project, LANDSCAPE, "difficulty: 4", "difficulty: 5")
+    assert cli("build", project).code == 0
+    assert {"sessions/2026-09-13-small-landscape/index.html", "goals/watercolour/index.html", "wins/index.html",
+            "tags/landscape/index.html", "timeline/index.html"} <= set(rendered)
+    assert not set(feeds) & set(rendered)
+    assert "(difficulty 5)" in (project / "_site/wins/index.html").read_text()
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(project / "_site") == site_files(tmp_path / "full")
+    rendered.clear()
+    edit(project, LANDSCAPE, "Leave more white paper.", "Leave more of the paper white.")
+    assert cli("build", project).code == 0
+    assert "feedback/index.html" in rendered and "feed.xml" not in rendered
+    assert "Leave more of the paper white." in (project / "_site/feedback/index.html").read_text()
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(project / "_site") == site_files(tmp_path / "full")
 
 
 def test_a_title_edit_renders_again_the_pages_reading_the_site_wide_figures(project, cli, tmp_path, monkeypatch):
