@@ -157,9 +157,11 @@ class Store:
 
 def _save_holding(save: Callable[[], None], fd: int | None) -> int:
     """Run `save` where nothing waits for it to end (see Store.later), then close the store's
-    lock file `fd`, if given; 0, or 1 once it has said why it failed."""
+    lock file `fd`, if given; 0, or 1 once it has said why it failed. No cyclic collection
+    meanwhile: after the build, every object it made is the collector's to walk again."""
     try:
-        save()
+        with collector.paused():
+            save()
         return 0
     except BaseException:
         import traceback  # here: only a failed save needs it
