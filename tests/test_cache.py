@@ -970,6 +970,26 @@ def test_an_edit_leaving_the_search_index_as_it_was_links_it_from_the_live_site(
         assert (project / "_site/search-index.js").read_bytes() == mastery_site.build.SCRIPT_HEAD + index + b";\n"
 
 
+def test_an_edit_whose_search_index_cannot_be_written_fails_and_leaves_the_site_as_it_was(project, cli,
+                                                                                           monkeypatch):
+    """An edit writes its search index while its pages render (build._meanwhile): what writing
+    it raises is raised all the same, the site in the output folder left as it was."""
+    assert cli("build", project).code == 0
+    site = site_files(project / "_site")
+    edit(project)
+
+    def failing(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(mastery_site.build, "search_index_edited", failing)
+    with pytest.raises(OSError, match="No space left"):
+        mastery_site.build.build(project, options=mastery_site.build.Options(jobs=1))
+    assert site_files(project / "_site") == site
+    monkeypatch.undo()
+    assert cli("build", project).code == 0
+    assert "A simple oak frame" in (project / "_site/sessions/2026-11-21-framed/index.html").read_text()
+
+
 def test_an_edit_reads_only_the_cached_bodies_of_the_pages_it_renders(cli, tmp_path, monkeypatch):
     """Rendered bodies are kept after each shard's pickle and read when used (cache.Tail): an
     edit of the oldest of 90 sessions (in no feed) reads a few, and the site is still the
