@@ -449,7 +449,7 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     render |= pages_reading(planned, edited, naming, lambda entry: reads.of(leeway.fields[entry.source]))
     tags = None if delta is None else delta.tags
     if retagging:  # its tag pages are planned again, the pages found move
-        retagged, tags = _retagged(site, caches, planned, edited, leeway.retagged)
+        retagged, tags = _retagged(site, caches, planned, edited, leeway.retagged, delta is not None)
         render |= retagged
         places = dict(zip(files, range(len(files)), strict=True))
         render &= places.keys()  # a tag's page may be gone
@@ -544,18 +544,21 @@ def _refigured(site: Site, caches: Caches, planned: Plan, places: dict[str, int]
     return site, {file for file, key in keys.items() if caches.pages.get(file) != key}, keys, fresh
 
 
-def _retagged(site: Site, caches: Caches, planned: Plan, edited: list,
-              retagged: set[str]) -> tuple[set[str], list[PageSpec]]:
+def _retagged(site: Site, caches: Caches, planned: Plan, edited: list, retagged: set[str],
+              moved: bool) -> tuple[set[str], list[PageSpec]]:
     """The plan with its tag pages as they are now, sessions' tags having been edited in place
-    (see pages.retag), and the files to render: the index of tags, the pages of the tags the
-    sessions `edited` have, or had before this edit (`retagged`: see Leeway), and the sitemap
-    when the site in `out` has other tag pages (forgotten by the cache: gone); and the tag pages."""
-    fresh = retag(planned, site.portfolio)
+    (see pages.retag: `moved`, only those of this edit, the plan's tag pages being those before
+    it), and the files to render: the index of tags, the pages of the tags the sessions
+    `edited` have, or had before this edit (`retagged`: see Leeway), and the sitemap when the
+    site in `out` has other tag pages (forgotten by the cache: gone); and the tag pages."""
+    shown = {id(session) for session in site.portfolio.sessions}  # not a private one in a public site
+    sessions = [entry for entry in edited if type(entry) is Session and id(entry) in shown]
+    fresh = retag(planned, site.portfolio, sessions, retagged) if moved else retag(planned, site.portfolio)
     tags = {spec.file for spec in fresh[1:]}  # after the index of tags
     live = {file for file in caches.pages if file.startswith("tags/") and file != "tags/index.html"}
     for gone in live - tags:
         del caches.pages[gone]
-    names = retagged.union(*(entry.tags for entry in edited if type(entry) is Session))
+    names = retagged.union(*(session.tags for session in sessions))
     render = tag_page_files(names) & tags | {"tags/index.html"}
     return render | {"sitemap.xml"} if live != tags else render, fresh
 

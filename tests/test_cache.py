@@ -429,6 +429,28 @@ def test_a_difficulty_edit_renders_the_pages_showing_it_and_a_feedback_edit_the_
     assert site_files(project / "_site") == site_files(tmp_path / "full")
 
 
+def test_tags_edits_move_their_sessions_in_the_tag_pages_as_a_full_build_collects_them(project, cli, tmp_path,
+                                                                                          monkeypatch):
+    """Tags edited in place after a tags edit (the tag pages kept with the cache): only the
+    tags named before or after are made again (pages.retag), each session where a full build
+    finds it, a tag named as its newest session names it, a tag page made or gone, and a
+    private session's tags in none of them. The site equals a full build after each."""
+    assert cli("build", project).code == 0
+    private = "content/sessions/2026/2026-10-19-low-week.md"
+    collected = []
+    collect = mastery_site.pages.collect_tags
+    monkeypatch.setattr(mastery_site.pages, "collect_tags", lambda *a: collected.append(a) or collect(*a))
+    build_in_steps(project, cli, tmp_path, monkeypatch, [
+        (SESSION, "tags: [painting, milestone]", "tags: [painting, milestone, framing]", True),  # collects
+        (private, "tags: [review]", "tags: [review, framing, secret]", True),
+        (PREVIOUS, "tags: [painting, plein-air]", "tags: [Framing, painting, plein-air]", True),
+        (SESSION, "tags: [painting, milestone, framing]", "tags: [painting, milestone]", True),  # named "Framing"
+        (PREVIOUS, "tags: [Framing, painting, plein-air]", "tags: [painting, plein-air]", True)])  # gone
+    full_builds = 5  # one --no-cache build a step, which collects them too
+    assert len(collected) == full_builds + 1
+    assert not (project / "_site/tags/framing").exists() and not (project / "_site/tags/secret").exists()
+
+
 def test_a_title_edit_renders_again_the_pages_reading_the_site_wide_figures(project, cli, tmp_path, monkeypatch):
     """A template may read the lessons from `stats` (a site-wide figure) rather than from its
     page's context: its pages are rendered again when a retitled session's lesson changes."""
