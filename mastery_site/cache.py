@@ -144,8 +144,12 @@ class Store:
         if pid is None:
             save()
         elif pid == 0:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            os._exit(_save_holding(save, None))
+            status = 1
+            try:  # never back into the caller's stack, whatever happens
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                status = _save_holding(save, None)
+            finally:
+                os._exit(status)
         else:
             Store.savers.append(pid)
 
