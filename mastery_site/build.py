@@ -52,7 +52,7 @@ from .pages import (
     images_of,
     named_also,
     naming_index,
-    pages_naming,
+    pages_copying,
     pages_reading,
     plan,
     put_tag_pages,
@@ -435,14 +435,14 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
                         (delta.stats["goals"], delta.digests) if delta is not None else ([], None))
     if goals:
         restated = bool(leeway.refigured or leeway.retitled)  # the site-wide figures changed now
-        feedback = delta is None or any("feedback" in fields for fields in leeway.fields.values())
+        feedback = delta is None or leeway.edited("feedback")
         site, render, keys, fresh = _refigured(site, caches, planned, places, goals, replanned, feedback,
                                                snapshot.scope, restated, seen)
     else:
         # the pages holding the records of sessions retitled before this build show them as they
         # are in the site in `out`: only those of the sessions retitled now are rendered
         keys = {}
-        render = pages_naming(planned, [], naming, leeway.retitled)
+        render = pages_copying(planned, naming, leeway.retitled)
         restated = copied_titles(naming, leeway.retitled)
     env = _environment(site, chain, caches)
     reads = template_reads(env, snapshot.scope)

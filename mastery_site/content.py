@@ -493,6 +493,10 @@ class Leeway:
     # (its body fields, its title, its tags, each of its FIGURES): see theme.TemplateReads
     keys: dict[str, bytes] = field(default_factory=dict)  # the version key each entry edited had, by source
 
+    def edited(self, name: str) -> bool:
+        """Whether the field `name` was edited in any entry (see `fields`)."""
+        return any(name in fields for fields in self.fields.values())
+
 
 def in_place_edits(root: Path, config: Config, cache: FileCache, rels: set[str], audience: str,
                    memo: dict, leeway: Leeway | None = None) -> list[Goal | Session | Page] | None:

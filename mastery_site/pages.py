@@ -133,16 +133,12 @@ def _encoded(fingerprint: tuple) -> bytes:
         return b"r" + repr(fingerprint).encode()
 
 
-def pages_naming(specs: list[PageSpec], entries: list[Goal | Session | Page], index: dict,
-                 retitled: Iterable[str] = ()) -> set[str]:
-    """The files of the pages whose context holds one of `entries`, or a record that copies
-    the title of one of the sessions `retitled` (slugs; see update_records): after an edit
-    that leaves everything else as it was, the only pages that can differ. `index`:
-    naming_index(specs), made beforehand (the snapshot keeps it: a body edit at 10,000
-    sessions then finds its pages in no time, instead of walking every context for 30 ms)."""
-    tags = _tag_pages_at(specs, entries)
-    found = {specs[n].file for entry in entries for n in _naming(index, entry, tags)}
-    return found | {specs[n].file for slug in retitled for n in _places(index, _copies_of(slug))}
+def pages_copying(specs: list[PageSpec], index: dict, retitled: Iterable[str]) -> set[str]:
+    """The files of the pages holding a record that copies the title of one of the sessions
+    `retitled` (slugs; see update_records). `index`: naming_index(specs), made beforehand (the
+    snapshot keeps it: an edit at 10,000 sessions then finds its pages in no time, instead of
+    walking every context for 30 ms; see pages_reading for the pages naming the entries)."""
+    return {specs[n].file for slug in retitled for n in _places(index, _copies_of(slug))}
 
 
 def pages_reading(specs: Sequence[PageSpec], entries: list[Goal | Session | Page], index: dict,
