@@ -245,6 +245,31 @@ def test_title_edits_are_built_from_the_last_plan_and_equal_a_full_build(project
     assert "The team demo again" in (project / "_site/wins/index.html").read_text()
 
 
+def test_a_title_edit_renders_the_wins_page_only_while_the_session_is_a_win(project, cli, tmp_path, monkeypatch):
+    """A hard success rated easier in place is no longer on the wins page, planned again then:
+    its next title edit does not render that page, which the snapshot's naming index still
+    holds it on (see pages.named_also). Titled and rated as before, the wins page is the
+    snapshot's again, and shows the session's next title."""
+    dry_run = "content/sessions/2026/2026-11-18-full-dry-run.md"  # a hard success, no milestone
+    assert cli("build", project).code == 0
+    build_in_steps(project, cli, tmp_path, monkeypatch, [(dry_run, "difficulty: 4", "difficulty: 2", True)])
+    assert "Full 20-minute dry run" not in (project / "_site/wins/index.html").read_text()
+    edit(project, dry_run, "Full 20-minute dry run", "Dry run")
+    rendered = []
+    render = mastery_site.build.render_page
+    with monkeypatch.context() as patched:
+        patched.setattr(mastery_site.build, "render_page",
+                        lambda env, site, spec: rendered.append(spec.file) or render(env, site, spec))
+        assert cli("build", project).code == 0
+    assert "goals/public-speaking/index.html" in rendered and "wins/index.html" not in rendered
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(project / "_site") == site_files(tmp_path / "full")
+    steps = [(dry_run, "Dry run", "Full 20-minute dry run", True), (dry_run, "difficulty: 2", "difficulty: 4", True),
+             (dry_run, "Full 20-minute dry run", "The whole dry run", True)]
+    build_in_steps(project, cli, tmp_path, monkeypatch, steps)
+    assert "The whole dry run" in (project / "_site/wins/index.html").read_text()
+
+
 def test_a_page_an_edit_planned_again_and_rendered_is_kept_by_the_next(project, cli, tmp_path, monkeypatch):
     """A goal's page, planned again and rendered after a difficulty edit of one of its sessions,
     keeps its fingerprint in the cache: a difficulty edit in another goal, which plans it again
