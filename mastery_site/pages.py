@@ -174,6 +174,13 @@ def _copies_of(slug: str) -> tuple[str, str]:
     return ("session", slug)
 
 
+def _copies_title(record: dict) -> bool:
+    """Whether a record naming a session copies its title: a hard success, a lesson (those
+    aggregate.retitle makes again), not a milestone reached, whose title is its rung's (a
+    session's title edit rendered the wins page and the site-wide figures' pages again)."""
+    return "title" in record and (record.get("kind") == "hard_success" or "lesson" in record)
+
+
 def _places(index: dict, key) -> memoryview:
     """The pages' places in the plan under `key` in a naming_index."""
     return memoryview(index.get(key, b"")).cast("i")
@@ -221,7 +228,7 @@ def _index(pages: Iterable[tuple[int, PageSpec]], plain: Iterable = ()) -> dict[
         if kind is Session or kind is Goal or kind is Page:
             found.add(value.source)
         elif kind is dict or kind is list or kind is tuple:
-            if kind is dict and "title" in value and type(value.get("session")) is str:
+            if kind is dict and type(value.get("session")) is str and _copies_title(value):
                 found.add(_copies_of(value["session"]))
             items = value.values() if kind is dict else value
             if len(value) <= 8:

@@ -94,6 +94,17 @@ def build_in_steps(project, cli, tmp_path, monkeypatch, steps) -> None:
         assert site_files(project / "_site") == site_files(tmp_path / "full"), (rel, old)
 
 
+def build_rendering(project, cli, monkeypatch) -> list[str]:
+    """Build with the cache; the pages rendered (not linked from the last site)."""
+    rendered = []
+    render = mastery_site.build.render_page
+    with monkeypatch.context() as patched:
+        patched.setattr(mastery_site.build, "render_page",
+                        lambda env, site, spec: rendered.append(spec.file) or render(env, site, spec))
+        assert cli("build", project).code == 0
+    return rendered
+
+
 def test_body_edits_are_built_from_the_last_plan_and_equal_a_full_build(project, cli, tmp_path, monkeypatch):
     """Sessions' bodies alone edited: the last full build's model and plan are reused (nothing
     is loaded, checked, aggregated or planned again). The site equals a full build after each
@@ -255,12 +266,7 @@ def test_a_title_edit_renders_the_wins_page_only_while_the_session_is_a_win(proj
     build_in_steps(project, cli, tmp_path, monkeypatch, [(dry_run, "difficulty: 4", "difficulty: 2", True)])
     assert "Full 20-minute dry run" not in (project / "_site/wins/index.html").read_text()
     edit(project, dry_run, "Full 20-minute dry run", "Dry run")
-    rendered = []
-    render = mastery_site.build.render_page
-    with monkeypatch.context() as patched:
-        patched.setattr(mastery_site.build, "render_page",
-                        lambda env, site, spec: rendered.append(spec.file) or render(env, site, spec))
-        assert cli("build", project).code == 0
+    rendered = build_rendering(project, cli, monkeypatch)
     assert "goals/public-speaking/index.html" in rendered and "wins/index.html" not in rendered
     assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
     assert site_files(project / "_site") == site_files(tmp_path / "full")
@@ -268,6 +274,20 @@ def test_a_title_edit_renders_the_wins_page_only_while_the_session_is_a_win(proj
              (dry_run, "Full 20-minute dry run", "The whole dry run", True)]
     build_in_steps(project, cli, tmp_path, monkeypatch, steps)
     assert "The whole dry run" in (project / "_site/wins/index.html").read_text()
+
+
+def test_a_title_edit_of_a_milestone_session_leaves_the_wins_page(project, cli, tmp_path, monkeypatch):
+    """A milestone reached is a win titled by its rung, not its session: retitling the session
+    that reached it (not a hard success) renders neither the wins page nor the pages of the
+    site-wide figures again, which are unchanged."""
+    assert cli("build", project).code == 0
+    wins = (project / "_site/wins/index.html").read_text()
+    assert "sessions/2026-11-21-framed/" in wins and "Framed it" not in wins
+    edit(project, SESSION, 'title: "Framed it"', 'title: "Framed, finally"')
+    rendered = build_rendering(project, cli, monkeypatch)
+    assert "sessions/2026-11-21-framed/index.html" in rendered and "wins/index.html" not in rendered
+    assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+    assert site_files(project / "_site") == site_files(tmp_path / "full")
 
 
 def test_a_page_an_edit_planned_again_and_rendered_is_kept_by_the_next(project, cli, tmp_path, monkeypatch):
