@@ -537,9 +537,10 @@ def _refigured(site: Site, caches: Caches, planned: Plan, places: dict[str, int]
     planned again (the feedback page only if sessions' `feedback` may have changed). The goals
     of sessions retitled are made again and planned again too: their wins and lessons copy
     the titles (no need for aggregate.retitle). `seen`: see pages.fingerprint, filled."""
+    before = site.stats
     site = dataclasses.replace(site, stats=refigure(site.portfolio, site.stats, goals))
     fresh = replan(planned, places, site.portfolio, site.stats, site.today, {}, goals, {s.source for s in since},
-                   feedback)
+                   feedback, before)
     scope_digest = hashlib.blake2b(repr(scope).encode(), digest_size=16).digest()  # see render_reusing
     keys = {spec.file: scope_digest + spec.digest(seen) for spec in fresh} if changed else {}
     return site, {file for file, key in keys.items() if caches.pages.get(file) != key}, keys, fresh

@@ -464,7 +464,7 @@ class Replaceable(Protocol):
 
 def replan(specs: Replaceable, places: Mapping[str, int], portfolio: Portfolio, stats: dict,
            today: dt.date | None, memo: dict, goals: set[str | None], edited: set[str],
-           feedback: bool = True) -> list[PageSpec]:
+           feedback: bool = True, before: dict | None = None) -> list[PageSpec]:
     """After sessions of `goals` (slugs; None: no goal) had their figures edited in place (see
     content.in_place_edits: their places in time and goals the same; tags: see retag), the pages that
     read those goals' records or the site's figures (`stats`, made again), planned again in
@@ -473,14 +473,16 @@ def replan(specs: Replaceable, places: Mapping[str, int], portfolio: Portfolio, 
     pages of the goals' other sessions too, but for setbacks and the sessions `edited` (their
     sources), which may have become one or no longer be. `memo`: plan's (what did not change
     is kept). The feedback page only if sessions' `feedback` may have been edited: it reads no
-    other figure (a difficulty edit at 10,000 sessions: ~10 ms less)."""
+    other figure (a difficulty edit at 10,000 sessions: ~10 ms less). Given the figures
+    `before` the edit, not the pages showing what did not change: wins, lessons (see
+    _figure_pages), setbacks (see _session_pages)."""
     goal_stats = {g["slug"]: g for g in stats["goals"]}
     fresh = [_dashboard(portfolio, stats, goal_stats, list(reversed(portfolio.sessions[-RECENT:]))),
              _goals_page(portfolio, goal_stats), *_area_pages(portfolio, stats, goal_stats),
-             *_figure_pages(portfolio, stats, feedback)]
+             *_figure_pages(portfolio, stats, feedback, before)]
     fresh += [_goal_page(portfolio, portfolio.goals[slug], goal_stats[slug], today, memo, memo)
               for slug in goals if slug in portfolio.goals]  # not None, nor a goal not shown
-    fresh += _session_pages(portfolio, stats, memo, memo, goals, edited)
+    fresh += _session_pages(portfolio, stats, memo, memo, goals, edited, before)
     for spec in fresh:
         specs[places[spec.file]] = spec
     return fresh
@@ -497,10 +499,15 @@ def _goals_page(portfolio: Portfolio, goal_stats: dict) -> PageSpec:
                     {"cards": [(g, goal_stats[g.slug]) for g in portfolio.goals.values()]})
 
 
-def _figure_pages(portfolio: Portfolio, stats: dict, feedback: bool = True) -> list[PageSpec]:
-    """The pages of the site's wins, lessons and (with `feedback`) feedback."""
-    return [PageSpec("wins/", "wins.html", "Wins", {"wins": stats["wins"]}),
-            PageSpec("lessons/", "lessons.html", "Lessons", {"lessons": stats["lessons"]}),
+def _figure_pages(portfolio: Portfolio, stats: dict, feedback: bool = True, before: dict | None = None,
+                  ) -> list[PageSpec]:
+    """The pages of the site's wins, lessons and (with `feedback`) feedback; given the figures
+    `before` an edit in place, those of the wins and lessons only if they changed (a difficulty
+    edit at 10,000 sessions changes no lesson: fingerprinting the page took ~4 ms)."""
+    return [*([PageSpec("wins/", "wins.html", "Wins", {"wins": stats["wins"]})]
+              if before is None or before["wins"] != stats["wins"] else []),
+            *([PageSpec("lessons/", "lessons.html", "Lessons", {"lessons": stats["lessons"]})]
+              if before is None or before["lessons"] != stats["lessons"] else []),
             *([PageSpec("feedback/", "feedback.html", "Feedback", {"by_person": _feedback_by_person(portfolio)})]
               if feedback else [])]
 
@@ -560,9 +567,12 @@ def _goal_picture(goal: Goal, photos: list) -> str | None:
 
 
 def _session_pages(portfolio: Portfolio, stats: dict, kept: dict, memo: dict, goals: set[str | None] | None = None,
-                   edited: set[str] = frozenset()) -> list[PageSpec]:
+                   edited: set[str] = frozenset(), before: dict | None = None) -> list[PageSpec]:
     """A page per session; given `goals`, the pages of those goals' setbacks and of their
-    sessions `edited` (sources) only (see replan). The last plan's memo (`kept`) keeps the page of a
+    sessions `edited` (sources) only (see replan), and given the figures `before` the edit, of
+    those setbacks only whose earlier wins or comebacks may differ (see _unchanged_before: at
+    10,000 sessions, a difficulty edit of a goal's last session planned ~110 setbacks' pages
+    again, ~10 ms, every one the same). The last plan's memo (`kept`) keeps the page of a
     session while it, its goal and its neighbours are the same file versions (`load_site`
     forgets it when the configuration changes) and, for a setback, its goal's record is the
     same object (which it is only while the goal and all its sessions are: see
@@ -583,6 +593,7 @@ def _session_pages(portfolio: Portfolio, stats: dict, kept: dict, memo: dict, go
             wins_by_goal[win["goal"]].append(win)
     win_dates = {goal: [w["date"] for w in reversed(wins)] for goal, wins in wins_by_goal.items()}
     records = {g["slug"]: g for g in stats["goals"]}
+    unchanged = _unchanged_before(stats, before, goals) if goals is not None and before is not None else {}
     comebacks: dict = {}  # goal → its comebacks and their successes' sort keys, when needed
     specs = []
     for slug, group in by_goal.items():
@@ -590,8 +601,10 @@ def _session_pages(portfolio: Portfolio, stats: dict, kept: dict, memo: dict, go
         goal_key = goal.key if goal is not None else None
         versions = [s.key for s in group]
         last_i = len(group) - 1
+        until = unchanged.get(slug)
         for i, s in enumerate(group):
-            if goals is not None and s.outcome != "setback" and s.source not in edited:
+            if goals is not None and s.source not in edited \
+                    and (s.outcome != "setback" or until is not None and s.day.isoformat() < until):
                 continue
             previous, following = (group[i - 1] if i > 0 else None), (group[i + 1] if i < last_i else None)
             setback = s.outcome == "setback" and s.goal
@@ -630,6 +643,32 @@ def _holds(context: dict, entry: Session, goal: Goal | None, previous: Session |
     memo keeps contexts (the build cache does not), and making 10,000 again cost a rebuild 15 ms."""
     return (context.get("entry") is entry and context["goal"] is goal and context["previous"] is previous
             and context["next"] is following)
+
+
+def _unchanged_before(stats: dict, before: dict, goals: set[str | None]) -> dict[str | None, str]:
+    """Of `goals`, each one whose setbacks' pages show the same before a day, that day (ISO):
+    its comebacks are as `before` (the figures then), and so are its wins up to the first one
+    that differs, on that day (after the last one: the day after it). Those pages show the
+    wins up to their day and the comebacks before it (see _hard_things_before)."""
+    def wins_of(figures: dict) -> dict[str | None, list[dict]]:
+        found: dict[str | None, list[dict]] = defaultdict(list)
+        for win in reversed(figures["wins"]):  # oldest first
+            if win["goal"] in goals:
+                found[win["goal"]].append(win)
+        return found
+
+    old, new = wins_of(before), wins_of(stats)
+    was = {g["slug"]: g["comebacks"] for g in before["goals"] if g["slug"] in goals}
+    days = {}
+    for g in stats["goals"]:
+        slug = g["slug"]
+        if slug not in goals or was.get(slug) != g["comebacks"]:
+            continue
+        a, b = old[slug], new[slug]
+        n = next((n for n, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+        differing = [wins[n]["date"] for wins in (a, b) if n < len(wins)]
+        days[slug] = min(differing) if differing else "9999-12-31"
+    return days
 
 
 def _hard_things_before(setback: Session, wins: list[dict], dates: list[str], comebacks: list[dict],

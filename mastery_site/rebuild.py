@@ -226,11 +226,12 @@ class Engine:
             return None
         if leeway.refigured:
             goals = leeway.refigured | {e.goal for e in entries if type(e) is Session and e.slug in leeway.retitled}
+            before = site.stats
             site = dataclasses.replace(site, stats=refigure(site.portfolio, site.stats, goals))
             self.env = environment_of(site, last.chain, self.env)
             replan(last.specs, {spec.file: n for n, spec in enumerate(last.specs)}, site.portfolio, site.stats,
                    site.today, self.caches.planned, goals, {e.source for e in entries},
-                   leeway.edited("feedback"))
+                   leeway.edited("feedback"), before)
             last.naming = None  # the pages planned again hold other records
         elif leeway.retitled:  # (refigure made the records that copy a title again)
             if last.naming is None:  # once per plan: ~40 ms at 10,000 sessions

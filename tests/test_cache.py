@@ -290,6 +290,34 @@ def test_a_title_edit_of_a_milestone_session_leaves_the_wins_page(project, cli, 
     assert site_files(project / "_site") == site_files(tmp_path / "full")
 
 
+def test_a_difficulty_edit_plans_again_the_pages_of_the_setbacks_after_it_only(project, cli, tmp_path, monkeypatch):
+    """A setback's page shows its goal's wins up to its day and the comebacks before it: a hard
+    success rated anew after it leaves it as it was, not planned again (see
+    pages._unchanged_before); one before it, no longer a hard success, is no longer on it. The
+    lessons, which no difficulty changes, are not planned again either; the wins are."""
+    dry_run = "content/sessions/2026/2026-11-18-full-dry-run.md"  # a hard success after SETBACK
+    assert cli("build", project).code == 0
+    shown = "Hard session done: <strong>Team demo, take two</strong>"  # HARD_WIN, before SETBACK
+    assert shown in (project / "_site/sessions/2026-10-02-cfp-rejected/index.html").read_text()
+    planned: list[str] = []
+    hard_things, digest = mastery_site.pages._hard_things_before, mastery_site.pages.PageSpec.digest
+    for rel, old, new, again in [(dry_run, "difficulty: 4", "difficulty: 5", False),
+                                 (HARD_WIN, "difficulty: 4", "difficulty: 2", True)]:
+        edit(project, rel, old, new)
+        planned.clear()
+        with monkeypatch.context() as patched:
+            patched.setattr(mastery_site.pages, "_hard_things_before",
+                            lambda setback, *rest: planned.append(setback.slug) or hard_things(setback, *rest))
+            patched.setattr(mastery_site.pages.PageSpec, "digest",
+                            lambda spec, seen: planned.append(spec.file) or digest(spec, seen))
+            assert cli("build", project).code == 0
+        assert ("2026-10-02-cfp-rejected" in planned) == again, rel
+        assert "wins/index.html" in planned and "lessons/index.html" not in planned
+        assert cli("build", project, "-o", tmp_path / "full", "--no-cache").code == 0
+        assert site_files(project / "_site") == site_files(tmp_path / "full")
+    assert shown not in (project / "_site/sessions/2026-10-02-cfp-rejected/index.html").read_text()
+
+
 def test_a_page_an_edit_planned_again_and_rendered_is_kept_by_the_next(project, cli, tmp_path, monkeypatch):
     """A goal's page, planned again and rendered after a difficulty edit of one of its sessions,
     keeps its fingerprint in the cache: a difficulty edit in another goal, which plans it again
