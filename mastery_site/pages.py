@@ -499,8 +499,8 @@ def _goals_page(portfolio: Portfolio, goal_stats: dict) -> PageSpec:
                     {"cards": [(g, goal_stats[g.slug]) for g in portfolio.goals.values()]})
 
 
-def _figure_pages(portfolio: Portfolio, stats: dict, feedback: bool = True, before: dict | None = None,
-                  ) -> list[PageSpec]:
+def _figure_pages(portfolio: Portfolio, stats: dict, feedback: bool = True,
+                  before: dict | None = None) -> list[PageSpec]:
     """The pages of the site's wins, lessons and (with `feedback`) feedback; given the figures
     `before` an edit in place, those of the wins and lessons only if they changed (a difficulty
     edit at 10,000 sessions changes no lesson: fingerprinting the page took ~4 ms)."""
@@ -647,8 +647,8 @@ def _holds(context: dict, entry: Session, goal: Goal | None, previous: Session |
 
 def _unchanged_before(stats: dict, before: dict, goals: set[str | None]) -> dict[str | None, str]:
     """Of `goals`, each one whose setbacks' pages show the same before a day, that day (ISO):
-    its comebacks are as `before` (the figures then), and so are its wins up to the first one
-    that differs, on that day (after the last one: the day after it). Those pages show the
+    its comebacks are as `before` (the figures then), and so are its wins before the first one
+    that differs, on that day (none differing: a day after them all). Those pages show the
     wins up to their day and the comebacks before it (see _hard_things_before)."""
     def wins_of(figures: dict) -> dict[str | None, list[dict]]:
         found: dict[str | None, list[dict]] = defaultdict(list)
