@@ -480,8 +480,7 @@ def _edit_sessions(root: Path, out: Path, inputs: str, head: str, options: Optio
     elif fresh or tags is not None:  # (the figures planned again, even if no page changed)
         made = functools.partial(_delta_file, planned, places, snapshot.made_by, inputs,
                                  Delta(site.stats, carried, tags, naming, record_digests(site.stats["goals"], seen)),
-                                 snapshot.naming, [spec for spec in fresh if carried.get(spec.file) is spec],
-                                 [spec for spec in fresh if carried.get(spec.file) is not spec], edited)
+                                 snapshot.naming, fresh, edited)
     caches.output = inputs
     _save_caches(store, caches, edited=changed, delta=made)
     return BuildResult(out, len(planned), site, [planned, env, snapshot])
@@ -577,15 +576,16 @@ def _apply_delta(planned: Plan, delta: Delta | None) -> dict[str, int]:
 
 
 def _delta_file(planned: Plan, places: dict[str, int], base: str, made_by: str, delta: Delta,
-                snapshot_naming: dict, fresh: list[PageSpec], same: list[PageSpec], edited: list) -> tuple:
+                snapshot_naming: dict, fresh: list[PageSpec], edited: list) -> tuple:
     """The delta this edit leaves (see snapshot.Delta), as the process saving the cache writes
     it: its naming index made there, from the one this edit used (`delta.naming`) with what
-    the pages planned again now name (at their `places` in the plan; `same`, those planned
-    again as the snapshot's were), the `edited` sessions' exactly, kept as what differs from
-    the snapshot's (at 10,000 sessions, a key or two of 14,000)."""
-    naming = named_also(delta.naming, [(places[spec.file], spec) for spec in fresh], delta.stats,
-                        [entry for entry in edited if type(entry) is Session], [places[spec.file] for spec in same],
-                        snapshot_naming)
+    the pages planned again now (`fresh`) and kept by the delta name (at their `places` in the
+    plan; the others are the snapshot's again), the `edited` sessions' exactly, kept as what
+    differs from the snapshot's (at 10,000 sessions, a key or two of 14,000)."""
+    kept = [spec for spec in fresh if delta.specs.get(spec.file) is spec]
+    same = [places[spec.file] for spec in fresh if delta.specs.get(spec.file) is not spec]
+    naming = named_also(delta.naming, [(places[spec.file], spec) for spec in kept], delta.stats,
+                        [entry for entry in edited if type(entry) is Session], same, snapshot_naming)
     delta.naming = {key: value for key, value in naming.items() if snapshot_naming.get(key, b"") != value}
     return planned.delta_file(base, made_by, delta)
 

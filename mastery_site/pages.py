@@ -401,7 +401,8 @@ def _tags_moved(specs: Replaceable, edited: list[Session], names: Iterable[str])
         for session in edited:
             found = [name for name in session.tags if slugify(name) == slug]
             if found:
-                at = _newest_first_place(sessions, SESSION_ORDER(session))
+                order = SESSION_ORDER(session)  # newest first: before the first not newer than it
+                at = bisect.bisect_left(sessions, True, key=lambda other, order=order: SESSION_ORDER(other) <= order)
                 sessions[at:at] = [session] * len(found)
         goals = tag.goals if tag is not None else []
         if goals or sessions:
@@ -410,18 +411,6 @@ def _tags_moved(specs: Replaceable, edited: list[Session], names: Iterable[str])
         else:
             tags.pop(slug, None)
     return dict(sorted(tags.items()))
-
-
-def _newest_first_place(sessions: list[Session], key: tuple) -> int:
-    """Where a session whose SESSION_ORDER is `key` goes in `sessions`, newest first."""
-    low, high = 0, len(sessions)
-    while low < high:
-        middle = (low + high) // 2
-        if SESSION_ORDER(sessions[middle]) > key:
-            low = middle + 1
-        else:
-            high = middle
-    return low
 
 
 def put_tag_pages(specs: Replaceable, fresh: list[PageSpec]) -> None:
